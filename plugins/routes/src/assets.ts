@@ -1,0 +1,68 @@
+/**
+ * Serves htmx (from node_modules, never a CDN) and the Nex client script below `<prefix>/_nex/`, at
+ * versioned URLs with a one-year immutable cache, and renders the `<script>` tags that load them.
+ */
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import fastifyStatic from '@fastify/static'
+import { html, type SafeHtml } from '@nex/html'
+import { InvalidOptionError } from './errors.js'
+
+const CLIENT_DIR = fileURLToPath(new URL('../client/', import.meta.url))
+const CLIENT_FILE = 'nex-client.js'
+
+export interface Assets {
+  /** URL of the htmx script. */
+  readonly htmxUrl: string
+  /** URL of the Nex client script. */
+  readonly clientUrl: string
+  /** `<script>` tags for both, with the CSP nonce of the reply when a security plugin set one. */
+  scriptTags (reply: FastifyReply): SafeHtml
+}
+
+/** Finds the htmx package's `dist/` folder and version, resolving the package from the app first. */
+function locateHtmx (packageName: string, appDir: string): { dist: string, version: string } {
+  for (const from of [join(appDir, 'noop.js'), fileURLToPath(import.meta.url)]) {
+    try {
+      const manifest = createRequire(from).resolve(`${packageName}/package.json`)
+      const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }
+      return { dist: join(dirname(manifest), 'dist'), version }
+    } catch {}
+  }
+  throw new InvalidOptionError('htmx', JSON.stringify(packageName), 'install that package (npm install htmx.org)')
+}
+
+export async function registerAssets (app: FastifyInstance, prefix: string, htmxPackage: string, appDir: string): Promise<Assets> {
+  const htmx = locateHtmx(htmxPackage, appDir)
+  const clientHash = createHash('sha256').update(readFileSync(join(CLIENT_DIR, CLIENT_FILE))).digest('base64url').slice(0, 12)
+  const htmxBase = `/_nex/htmx@${htmx.version}/`
+  const clientBase = `/_nex/client@${clientHash}/`
+  const common = {
+    decorateReply: false,
+    immutable: true,
+    maxAge: '365d',
+    dotfiles: 'ignore',
+    index: false,
+    list: false,
+    allowedPath: (path: string) => path.endsWith('.js') || path.endsWith('.js.map')
+  } as const
+  await app.register(fastifyStatic, { ...common, root: htmx.dist, prefix: htmxBase })
+  await app.register(fastifyStatic, { ...common, root: CLIENT_DIR, prefix: clientBase })
+
+  const htmxUrl = `${prefix}${htmxBase}htmx.min.js`
+  const clientUrl = `${prefix}${clientBase}${CLIENT_FILE}`
+  const plain = html`<script src="${htmxUrl}" defer></script><script src="${clientUrl}" defer></script>`
+  return {
+    htmxUrl,
+    clientUrl,
+    scriptTags (reply) {
+      const nonce = (reply as FastifyReply & { cspNonce?: { script?: string } }).cspNonce?.script
+      if (nonce === undefined) return plain
+      return html`<script src="${htmxUrl}" nonce="${nonce}" defer></script><script src="${clientUrl}" nonce="${nonce}" defer></script>`
+    }
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The context handed to page, layout, action and API code: request data, the page state handle and
+ * the response helpers (htmx headers, redirects, status). One object per request, no globals.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { html, raw, SafeHtml } from '@nex/html'
+import type { PageState } from '@nex/state'
+import { StateNotRegisteredError, UnsafeRedirectError } from './errors.js'
+import { isHtmxRequest, wantsFullPage } from './lib/request-kind.js'
+import { isSameOriginPath } from './lib/redirect.js'
+import type { Assets } from './assets.js'
+
+/** Route parameters: a string for `[x]`, a string array for `[...x]` and `[[...x]]`. */
+export type Params = Record<string, string | string[]>
+
+/** What a page may tell its layouts about itself (`export const head` or `export function head`). */
+export interface Head {
+  title?: string
+  [key: string]: unknown
+}
+
+/** An explicit response: sent as is, also for plain (non-htmx) form posts. */
+export class NexResponse {
+  constructor (
+    readonly status: number,
+    readonly headers: Readonly<Record<string, string>>,
+    readonly body: unknown
+  ) {}
+}
+
+export interface RedirectOptions {
+  /** Status for non-htmx requests. Default 303 after a POST/PUT/PATCH/DELETE, 302 after GET. */
+  status?: 301 | 302 | 303 | 307 | 308
+  /**
+   * How htmx requests are redirected: `'redirect'` (default) sends `HX-Redirect`, a full navigation;
+   * `'location'` sends `HX-Location`, an htmx navigation without a full reload.
+   */
+  htmx?: 'redirect' | 'location'
+}
+
+/** Shared per-app values the context reads (one object, made at startup). */
+export interface ContextEnv {
+  readonly prefix: string
+  readonly assets: Assets | null
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD'])
+
+export class Context<P extends Params = Params> {
+  readonly request: FastifyRequest
+  readonly reply: FastifyReply
+  readonly params: P
+  /** True when this request renders the whole page inside its layouts (not an htmx fragment). */
+  fullPage: boolean
+  /** What the page said about itself through its `head` export, for layouts. */
+  head: Head = {}
+  readonly #env: ContextEnv
+  #triggers: Record<string, unknown> | null = null
+
+  constructor (request: FastifyRequest, reply: FastifyReply, params: P, env: ContextEnv) {
+    this.request = request
+    this.reply = reply
+    this.params = params
+    this.#env = env
+    this.fullPage = wantsFullPage(request.headers)
+  }
+
+  /** Parsed query string. */
+  get query (): Record<string, unknown> {
+    return this.request.query as Record<string, unknown>
+  }
+
+  /** Parsed body: urlencoded forms and JSON. */
+  get body (): Record<string, unknown> {
+    return (this.request.body ?? {}) as Record<string, unknown>
+  }
+
+  /** True for requests made by htmx (`HX-Request: true`). */
+  get isHtmx (): boolean {
+    return isHtmxRequest(this.request.headers)
+  }
+
+  /** State of this page view (needs @nex/state). */
+  get state (): PageState {
+    const request = this.request as FastifyRequest & { pageState?: PageState }
+    if (request.pageState === undefined) throw new StateNotRegisteredError()
+    return request.pageState
+  }
+
+  /** The id of this page view, or null without @nex/state. */
+  get pageId (): string | null {
+    const request = this.request as FastifyRequest & { pageState?: PageState }
+    return request.pageState === undefined ? null : request.pageState.id
+  }
+
+  /** A URL below the routes' prefix: `ctx.url('/about')` is `/app/about` when mounted at `/app`. */
+  url (path: string): string {
+    return this.#env.prefix + path
+  }
+
+  /**
+   * Hidden fields that plain `<form method="post">` needs so it works without JavaScript: the page id
+   * (and whatever other plugins carry the same way).
+   */
+  formFields (): SafeHtml {
+    const request = this.request as FastifyRequest & { pageState?: PageState }
+    const field = (request.server as { nexState?: { field: string } }).nexState?.field
+    if (request.pageState === undefined || field === undefined) return raw('')
+    return html`<input type="hidden" name="${field}" value="${request.pageState.id}">`
+  }
+
+  /** The `<script>` tags that load htmx and the Nex client; put them in the root layout's `<head>`. */
+  scripts (): SafeHtml {
+    return this.#env.assets === null ? raw('') : this.#env.assets.scriptTags(this.reply)
+  }
+
+  /** Sets the response status. */
+  status (code: number): this {
+    this.reply.code(code)
+    return this
+  }
+
+  /** Sets a response header. */
+  header (name: string, value: string): this {
+    this.reply.header(name, value)
+    return this
+  }
+
+  /** `HX-Trigger`: fires `event` (with `detail`) on the client after the response; calls accumulate. */
+  trigger (event: string, detail: unknown = null): this {
+    this.#triggers ??= {}
+    this.#triggers[event] = detail
+    this.reply.header('hx-trigger', JSON.stringify(this.#triggers))
+    return this
+  }
+
+  /** `HX-Retarget`: swap into another element (a CSS selector). */
+  retarget (selector: string): this {
+    return this.header('hx-retarget', selector)
+  }
+
+  /** `HX-Reswap`: another swap style, e.g. `outerHTML` or `beforeend`. */
+  reswap (swap: string): this {
+    return this.header('hx-reswap', swap)
+  }
+
+  /** `HX-Push-Url`: push a same-origin path into the history, or `false` to prevent it. */
+  pushUrl (path: string | false): this {
+    if (path !== false && !isSameOriginPath(path)) throw new UnsafeRedirectError()
+    return this.header('hx-push-url', String(path))
+  }
+
+  /** `HX-Replace-Url`: replace the current URL with a same-origin path, or `false`. */
+  replaceUrl (path: string | false): this {
+    if (path !== false && !isSameOriginPath(path)) throw new UnsafeRedirectError()
+    return this.header('hx-replace-url', String(path))
+  }
+
+  /** `HX-Refresh`: the browser reloads the page. */
+  refresh (): this {
+    return this.header('hx-refresh', 'true')
+  }
+
+  /**
+   * Redirects to a same-origin path. htmx requests get 200 with `HX-Redirect` (or `HX-Location`), since
+   * htmx ignores headers on 3xx; other requests get a 303 after a form post (post/redirect/get) or 302.
+   * Anything but a path starting with a single `/` is refused with FST_NEX_ROUTES_UNSAFE_REDIRECT (400).
+   */
+  redirect (path: string, options: RedirectOptions = {}): NexResponse {
+    if (typeof path !== 'string' || !isSameOriginPath(path)) throw new UnsafeRedirectError()
+    if (this.isHtmx) {
+      const header = options.htmx === 'location' ? 'hx-location' : 'hx-redirect'
+      return new NexResponse(200, { [header]: path }, '')
+    }
+    const status = options.status ?? (SAFE_METHODS.has(this.request.method) ? 302 : 303)
+    return new NexResponse(status, { location: path }, '')
+  }
+
+  /** 204 No Content: htmx swaps nothing (headers such as `HX-Trigger` still apply). */
+  noContent (): NexResponse {
+    return new NexResponse(204, {}, undefined)
+  }
+
+  /** An explicit response with any body, status and headers. */
+  respond (body: unknown, init: { status?: number, headers?: Record<string, string> } = {}): NexResponse {
+    return new NexResponse(init.status ?? this.reply.statusCode, init.headers ?? {}, body)
+  }
+}
+
+/** Sends an explicit response. */
+export function sendNexResponse (reply: FastifyReply, response: NexResponse): FastifyReply {
+  reply.code(response.status)
+  for (const name in response.headers) reply.header(name, response.headers[name] as string)
+  if (response.body instanceof SafeHtml) reply.type('text/html; charset=utf-8')
+  return reply.send(response.body instanceof SafeHtml ? response.body.value : response.body)
+}

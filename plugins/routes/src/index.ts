@@ -1,0 +1,197 @@
+/**
+ * @nex/routes — file-based routing for Fastify.
+ *
+ * At registration it scans `<dir>/pages` and `<dir>/api`, loads every module once (through one module
+ * loader) and registers real Fastify routes: page GETs (full page or htmx fragment by request headers),
+ * page actions (`POST <page>?/<name>`), API methods (405 with `Allow` for the others), a not-found page
+ * and error pages. It serves htmx and the Nex client below `<prefix>/_nex/`.
+ *
+ * Decorator: `fastify.nexRoutes` (the route table, for listings and live reload).
+ * Wrapped in fastify-plugin so the decorator reaches the parent; the routes themselves live in an
+ * encapsulated child context (with the prefix), so the form-body parser, the not-found handler and error
+ * handlers it installs never touch the app's hand-written routes.
+ */
+import type { FastifyInstance, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import formBody from '@fastify/formbody'
+import { normalizeOptions, type NormalizedRoutesOptions, type RoutesOptions } from './options.js'
+import { registerAssets } from './assets.js'
+import { actionHandler, apiErrorHandler, apiHandler, notFoundHandler, pageErrorHandler, pageHandler, type HandlerEnv } from './handlers.js'
+import { API_METHODS, ModuleRegistry, type ApiModule, type LayoutModule, type ModuleSlot, type PageModule } from './modules.js'
+import { buildRouteTable, displayPath, type ApiEntry, type PageEntry, type SpecialPage } from './route-table.js'
+import type { RenderablePage } from './render.js'
+
+export type { RoutesOptions } from './options.js'
+export { Context, NexResponse, type Head, type Params, type RedirectOptions } from './context.js'
+export { createModuleLoader, type ModuleLoader, type ModuleNamespace } from './loader.js'
+export type { ActionFunction, HandlerResult, LayoutFunction, LoadFunction, PageModule, RenderFunction, ApiModule } from './modules.js'
+export type { ErrorInfo } from './render.js'
+export { isSameOriginPath } from './lib/redirect.js'
+export { wantsFullPage, isHtmxRequest, PAGE_VARY } from './lib/request-kind.js'
+export * as errors from './errors.js'
+
+/** One row of the route table (what `nex routes` prints). */
+export interface RouteListing {
+  kind: 'page' | 'api'
+  /** URLs with the prefix, in Fastify syntax (`/users/:id`, `/docs/*`). */
+  urls: string[]
+  methods: string[]
+  /** The file, relative to `dir`. */
+  file: string
+  /** Action names of a page. */
+  actions: string[]
+}
+
+export interface NexRoutesApi {
+  /** Every route of every registration of @nex/routes. */
+  readonly routes: RouteListing[]
+  /** Reloads a module file in place (live reload). Resolves false when no route uses it. */
+  reload (file: string): Promise<boolean>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    nexRoutes: NexRoutesApi
+  }
+}
+
+const ACTION_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const
+
+async function loadSpecial (registry: ModuleRegistry, special: SpecialPage | null): Promise<RenderablePage | null> {
+  if (special === null) return null
+  return {
+    page: await registry.load<PageModule>(special.file, 'page'),
+    layouts: await loadLayouts(registry, special.layouts),
+    hasRootLayout: false
+  }
+}
+
+async function loadLayouts (registry: ModuleRegistry, files: readonly string[]): Promise<Array<ModuleSlot<LayoutModule>>> {
+  const slots: Array<ModuleSlot<LayoutModule>> = []
+  for (const file of files) slots.push(await registry.load<LayoutModule>(file, 'layout'))
+  return slots
+}
+
+function routeConfig (mod: { config?: Record<string, unknown> }, nex: Record<string, unknown>): Record<string, unknown> {
+  return { ...(mod.config ?? {}), nex }
+}
+
+async function nexRoutes (app: FastifyInstance, options: RoutesOptions): Promise<void> {
+  const opts: NormalizedRoutesOptions = normalizeOptions(options)
+  const table = await buildRouteTable(opts.dir)
+  const registry = new ModuleRegistry(opts.loader, opts.dir)
+  const isRootLayout = (layouts: readonly string[]): boolean => table.rootLayout !== null && layouts[0] === table.rootLayout
+
+  const withRoot = (target: RenderablePage | null): RenderablePage | null =>
+    target === null ? null : { ...target, hasRootLayout: isRootLayout(target.layouts.map(l => l.file)) }
+
+  const pages: Array<{ entry: PageEntry, target: RenderablePage, errorPage: RenderablePage | null }> = []
+  for (const entry of table.pages) {
+    const layouts = await loadLayouts(registry, entry.layouts)
+    const target: RenderablePage = {
+      page: await registry.load<PageModule>(entry.file, 'page'),
+      layouts,
+      hasRootLayout: isRootLayout(entry.layouts)
+    }
+    pages.push({ entry, target, errorPage: withRoot(await loadSpecial(registry, entry.errorPage)) })
+  }
+  const apis: Array<{ entry: ApiEntry, slot: ModuleSlot<ApiModule> }> = []
+  for (const entry of table.api) apis.push({ entry, slot: await registry.load<ApiModule>(entry.file, 'api') })
+  const notFoundPage = withRoot(await loadSpecial(registry, table.notFound))
+  const rootErrorPage = withRoot(await loadSpecial(registry, table.rootError))
+
+  const listing: RouteListing[] = [
+    ...pages.map(({ entry, target }) => ({
+      kind: 'page' as const,
+      urls: entry.urls.map(url => opts.prefix + url),
+      methods: ['GET', 'HEAD', ...(target.page.module.actions === undefined ? [] : ACTION_METHODS)],
+      file: displayPath(opts.dir, entry.file),
+      actions: Object.keys(target.page.module.actions ?? {})
+    })),
+    ...apis.map(({ entry, slot }) => ({
+      kind: 'api' as const,
+      urls: entry.urls.map(url => opts.prefix + url),
+      methods: API_METHODS.filter(m => typeof slot.module[m] === 'function' || (m === 'HEAD' && typeof slot.module.GET === 'function')),
+      file: displayPath(opts.dir, entry.file),
+      actions: []
+    }))
+  ]
+  if (app.hasDecorator('nexRoutes')) {
+    app.nexRoutes.routes.push(...listing)
+  } else {
+    app.decorate('nexRoutes', {
+      routes: listing,
+      reload: async (file: string) => await registry.reload(file)
+    })
+  }
+
+  await app.register(async function nexRouteContext (child) {
+    if (!child.hasContentTypeParser('application/x-www-form-urlencoded')) await child.register(formBody)
+    const assets = opts.assets ? await registerAssets(child, opts.prefix, opts.htmx, opts.dir) : null
+    const env: HandlerEnv = { prefix: opts.prefix, assets, dir: opts.dir, dev: opts.dev }
+    // A shell for error pages of apps without layouts: the built-in document only.
+    const rootLayouts = table.rootLayout === null ? [] : await loadLayouts(registry, [table.rootLayout])
+    const shell: RenderablePage = {
+      page: { file: '(built-in)', kind: 'page', module: { default: () => '' } },
+      layouts: rootLayouts,
+      hasRootLayout: rootLayouts.length > 0
+    }
+    const rootErrorHandler = pageErrorHandler(rootErrorPage, shell, env)
+    child.setErrorHandler(rootErrorHandler)
+
+    for (const { entry, target, errorPage } of pages) {
+      const mod = target.page.module
+      const errorHandler = errorPage === null ? rootErrorHandler : pageErrorHandler(errorPage, shell, env)
+      const file = displayPath(opts.dir, entry.file)
+      const schema = mod.schema ?? {}
+      for (const url of entry.urls) {
+        child.route({
+          method: 'GET',
+          url,
+          handler: pageHandler(target, entry.params, env),
+          errorHandler,
+          schema: { params: schema.params, querystring: schema.querystring },
+          config: routeConfig(mod, { kind: 'page', file })
+        })
+        child.route({
+          method: [...ACTION_METHODS],
+          url,
+          handler: actionHandler(target, entry.params, env),
+          errorHandler,
+          bodyLimit: opts.actionBodyLimit,
+          schema: { params: schema.params, body: schema.body },
+          config: routeConfig(mod, { kind: 'action', file })
+        })
+      }
+    }
+
+    const apiErrors = apiErrorHandler(env)
+    for (const { entry, slot } of apis) {
+      const mod = slot.module
+      const file = displayPath(opts.dir, entry.file)
+      const ownHead = typeof mod.HEAD === 'function'
+      for (const url of entry.urls) {
+        for (const method of API_METHODS) {
+          if (method === 'HEAD' && !ownHead) continue
+          const route: RouteOptions = {
+            method,
+            url,
+            handler: apiHandler(slot, method, entry.params, env),
+            errorHandler: apiErrors,
+            config: routeConfig(mod, { kind: 'api', file })
+          }
+          if (method === 'GET' && ownHead) route.exposeHeadRoute = false
+          const schema = mod.schema?.[method]
+          if (schema !== undefined) route.schema = schema
+          child.route(route)
+        }
+      }
+    }
+
+    if (opts.notFound) child.setNotFoundHandler(notFoundHandler(notFoundPage, shell, env))
+  }, { prefix: opts.prefix })
+}
+
+export const nexRoutesPlugin = fp(nexRoutes, { fastify: '5.x', name: '@nex/routes' })
+export { nexRoutesPlugin as nexRoutes }
+export default nexRoutesPlugin

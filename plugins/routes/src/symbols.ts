@@ -1,0 +1,2 @@
+/** Private keys of @nex/routes. */
+export const kRouteTable = Symbol('@nex/routes.table')
