@@ -3,25 +3,25 @@
 // navigation swaps, so each page view sends its own id. No eval, no inline code: runs under a strict CSP.
 (function () {
   'use strict'
-  var ATTRIBUTE = 'data-nex-page-id'
-  var HEADER = 'X-Nex-Page-Id'
-  var SELECTOR = '[' + ATTRIBUTE + ']'
+  const ATTRIBUTE = 'data-nex-page-id'
+  const HEADER = 'X-Nex-Page-Id'
+  const SELECTOR = '[' + ATTRIBUTE + ']'
 
   function pageIdFor (element) {
-    var holder = element && element.closest ? element.closest(SELECTOR) : null
+    let holder = element && element.closest ? element.closest(SELECTOR) : null
     if (!holder) holder = document.querySelector(SELECTOR)
     return holder ? holder.getAttribute(ATTRIBUTE) : null
   }
 
   function carry (element, headers) {
     if (!headers || headers[HEADER]) return
-    var id = pageIdFor(element)
+    const id = pageIdFor(element)
     if (id) headers[HEADER] = id
   }
 
   // htmx 4: fires before every request (also boosted, history and SSE requests made by htmx).
   document.addEventListener('htmx:config:request', function (event) {
-    var ctx = event.detail && event.detail.ctx
+    const ctx = event.detail && event.detail.ctx
     if (ctx && ctx.request) carry(ctx.sourceElement, ctx.request.headers)
   })
 

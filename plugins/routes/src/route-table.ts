@@ -89,7 +89,8 @@ class ShapeRegistry {
     for (const shape of shapes) {
       const owner = this.#owners.get(shape)
       if (owner !== undefined) {
-        throw new RouteConflictError(displayPath(this.#root, owner), displayPath(this.#root, file), shape.replaceAll(':', ':param'))
+        const [first, second] = [displayPath(this.#root, owner), displayPath(this.#root, file)].sort()
+        throw new RouteConflictError(first as string, second as string, shape.replaceAll(':', ':param'))
       }
     }
     for (const shape of shapes) this.#owners.set(shape, file)
