@@ -1,0 +1,187 @@
+/**
+ * @nex/state: page-scoped state for Fastify.
+ *
+ * Every full-page render gets a page id (random, HMAC-signed with the app secret). The browser sends it
+ * back on htmx requests (header `x-nex-page-id`) or plain form posts (field `_nex_page`), and handlers
+ * read and write JSON state for that page through `request.pageState`.
+ *
+ * Hooks:
+ * - `onRequest`: verifies a carried header id; an id this server never issued gets 410 + `HX-Refresh`
+ *   before anything is looked up or allocated.
+ * - `preValidation`: the same for the form field of urlencoded/multipart bodies (parsed by then).
+ * - `onResponse`: slides the carried page's TTL with one `touch`, unless a write already did.
+ *
+ * Decorators: `fastify.nexState`; `request.carriedPageId`, `request.pageState`, `request.pageId`,
+ * `request.startPage()`.
+ *
+ * Wrapped in fastify-plugin so the decorators and hooks reach every route of the app, not only routes
+ * registered inside this plugin.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import fp from 'fastify-plugin'
+import { normalizeOptions, type StateOptions } from './options.js'
+import { FST_NEX_STATE_ALREADY_REGISTERED, FST_NEX_STATE_INVALID_PAGE_ID } from './errors.js'
+import { kCarriedPageId, kCarriedPageWritten, kPageHandle } from './symbols.js'
+import { createPageIdSigner } from './lib/page-id.js'
+import { createMemoryStore } from './memory-store.js'
+import { PageHandle } from './page-handle.js'
+import type { PageState, PageStore } from './types.js'
+
+/** What `fastify.nexState` offers code outside a request (SSE routes, jobs, other plugins). */
+export interface NexState {
+  /** The store page state lives in. */
+  readonly store: PageStore
+  /** Request header carrying the page id (lower-case). */
+  readonly header: string
+  /** Form field carrying the page id on plain form posts. */
+  readonly field: string
+  /** A fresh signed page id. */
+  issuePageId (): string
+  /** True when this server issued `id`. */
+  verifyPageId (id: string): boolean
+  /** The state handle of a page id; throws FST_NEX_STATE_INVALID_PAGE_ID (410) for ids it did not issue. */
+  handle (pageId: string): PageState
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    nexState: NexState
+  }
+  interface FastifyRequest {
+    /** The verified page id the request carried (header, else form field), or null. */
+    readonly carriedPageId: string | null
+    /** The current page's state: the carried page, or a new page issued on first access. */
+    readonly pageState: PageState
+    /** The current page's id, or null while none was carried, started or issued. */
+    readonly pageId: string | null
+    /** Starts a new page (new id) and makes it current. Call it on every full-page render. */
+    startPage (): PageState
+  }
+}
+
+interface StateRequest extends FastifyRequest {
+  [kCarriedPageId]: string | null
+  [kPageHandle]: PageHandle | null
+  [kCarriedPageWritten]: boolean
+}
+
+async function plugin (fastify: FastifyInstance, options: StateOptions): Promise<void> {
+  const { secrets, secretGenerated, store: userStore, memory, header, field } = normalizeOptions(options)
+
+  if (fastify.hasDecorator('nexState') || fastify.hasRequestDecorator('pageState')) {
+    throw new FST_NEX_STATE_ALREADY_REGISTERED()
+  }
+  if (secretGenerated) {
+    fastify.log.warn('@nex/state: no secret configured (option "secret" or NEX_SECRET); using a random ' +
+      'per-process secret, so page ids will not survive a restart or work across processes')
+  }
+
+  const signer = createPageIdSigner(secrets)
+  const store = userStore ?? createMemoryStore(memory)
+  // Only a store the plugin created is the plugin's to close.
+  if (userStore === null) fastify.addHook('onClose', async () => store.close())
+
+  fastify.decorate('nexState', Object.freeze({
+    store,
+    header,
+    field,
+    issuePageId: () => signer.issue(),
+    verifyPageId: (id: string) => signer.verify(id),
+    handle (pageId: string): PageState {
+      if (!signer.verify(pageId)) throw new FST_NEX_STATE_INVALID_PAGE_ID()
+      return new PageHandle(pageId, store)
+    }
+  }))
+
+  fastify.decorateRequest(kCarriedPageId, null)
+  fastify.decorateRequest(kPageHandle, null)
+  fastify.decorateRequest(kCarriedPageWritten, false)
+  fastify.decorateRequest('carriedPageId', {
+    getter (this: FastifyRequest) {
+      return (this as StateRequest)[kCarriedPageId]
+    }
+  })
+  fastify.decorateRequest('pageState', {
+    getter (this: FastifyRequest): PageState {
+      const request = this as StateRequest
+      if (request[kPageHandle] !== null) return request[kPageHandle]
+      const carried = request[kCarriedPageId]
+      request[kPageHandle] = carried === null
+        ? new PageHandle(signer.issue(), store)
+        : new PageHandle(carried, store, () => { request[kCarriedPageWritten] = true })
+      return request[kPageHandle]
+    }
+  })
+  fastify.decorateRequest('pageId', {
+    getter (this: FastifyRequest) {
+      const request = this as StateRequest
+      return request[kPageHandle]?.id ?? request[kCarriedPageId]
+    }
+  })
+  fastify.decorateRequest('startPage', function (this: FastifyRequest): PageState {
+    const handle = new PageHandle(signer.issue(), store)
+    ;(this as StateRequest)[kPageHandle] = handle
+    return handle
+  })
+
+  function refuse (reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    reply.header('hx-refresh', 'true')
+    done(new FST_NEX_STATE_INVALID_PAGE_ID())
+  }
+
+  fastify.addHook('onRequest', function verifyHeader (request, reply, done) {
+    const id = request.headers[header]
+    // An empty header means "no page" (e.g. a page rendered without state), not a forged id.
+    if (id === undefined || id === '') return done()
+    if (typeof id !== 'string' || !signer.verify(id)) return refuse(reply, done)
+    ;(request as StateRequest)[kCarriedPageId] = id
+    done()
+  })
+
+  fastify.addHook('preValidation', function verifyField (request, reply, done) {
+    const body = request.body
+    if ((request as StateRequest)[kCarriedPageId] !== null || typeof body !== 'object' || body === null ||
+      Array.isArray(body) || !isFormBody(request.headers['content-type'])) return done()
+    const value = fieldValue((body as Record<string, unknown>)[field])
+    if (value === undefined) return done()
+    if (value === null || !signer.verify(value)) return refuse(reply, done)
+    ;(request as StateRequest)[kCarriedPageId] = value
+    done()
+  })
+
+  fastify.addHook('onResponse', function touchPage (request, _reply, done) {
+    const id = (request as StateRequest)[kCarriedPageId]
+    if (id !== null && !(request as StateRequest)[kCarriedPageWritten]) {
+      store.touch(id).catch((err: unknown) => request.log.warn({ err }, '@nex/state: could not refresh the page TTL'))
+    }
+    done()
+  })
+}
+
+function isFormBody (contentType: string | undefined): boolean {
+  if (contentType === undefined) return false
+  const type = contentType.toLowerCase()
+  return type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data')
+}
+
+/**
+ * The page id from a form field: a string (urlencoded, multipart `keyValues`) or `{ value }`
+ * (multipart `attachFieldsToBody: true`). undefined when absent, null when present but malformed.
+ */
+function fieldValue (raw: unknown): string | null | undefined {
+  if (raw === undefined) return undefined
+  if (typeof raw === 'string') return raw
+  const value = (raw as { value?: unknown } | null)?.value
+  return typeof value === 'string' ? value : null
+}
+
+export const nexState = fp(plugin, { fastify: '5.x', name: '@nex/state' })
+export default nexState
+
+export type { JsonValue, PageState, PageStore, Widen } from './types.js'
+export type { MemoryStoreOptions, StateOptions } from './options.js'
+export { DEFAULTS } from './options.js'
+export { createMemoryStore, type MemoryStore } from './memory-store.js'
+export { createPageIdSigner, PAGE_ID_LENGTH, type PageIdSigner } from './lib/page-id.js'
+export { describeNonJson } from './lib/json.js'
+export * as errors from './errors.js'

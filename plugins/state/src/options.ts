@@ -1,0 +1,153 @@
+/** Options of @nex/state and of its memory store: defaults, validation at register time, freezing. */
+import { randomBytes } from 'node:crypto'
+import {
+  FST_NEX_STATE_INVALID_OPTION,
+  FST_NEX_STATE_MISSING_SECRET,
+  FST_NEX_STATE_WEAK_SECRET
+} from './errors.js'
+import type { PageStore } from './types.js'
+
+export interface MemoryStoreOptions {
+  /** Sliding lifetime of a page in ms, renewed by every write and `touch`. @default 3_600_000 (1 h) */
+  ttl?: number
+  /** Most pages held; the least recently used page is evicted beyond it. @default 10_000 */
+  maxPages?: number
+  /** Most bytes one page may hold (keys, JSON values, overhead); bigger writes fail with 413. @default 65_536 */
+  maxPageBytes?: number
+  /** Most bytes all pages may hold; least recently used pages are evicted beyond it. @default 67_108_864 */
+  maxBytes?: number
+}
+
+export interface StateOptions extends MemoryStoreOptions {
+  /**
+   * Secret that signs page ids, at least 32 characters. An array rotates secrets: the first signs, all
+   * verify. @default process.env.NEX_SECRET; outside production a random per-process secret (with a warning)
+   */
+  secret?: string | readonly string[]
+  /**
+   * Where page state lives, e.g. `createRedisStore({ client })`. A store you pass is yours: the plugin
+   * never closes it, and ignores `ttl`/`max*` (configure the store instead).
+   * @default a memory store built from `ttl`, `maxPages`, `maxPageBytes`, `maxBytes`, closed with the app
+   */
+  store?: PageStore
+  /** Request header that carries the page id on htmx requests. @default 'x-nex-page-id' */
+  header?: string
+  /** Form field that carries the page id on plain (no-JS) form posts. @default '_nex_page' */
+  field?: string
+}
+
+export interface NormalizedOptions {
+  readonly secrets: readonly [string, ...string[]]
+  /** True when no secret was configured and a per-process one was generated. */
+  readonly secretGenerated: boolean
+  readonly store: PageStore | null
+  readonly memory: Readonly<Required<MemoryStoreOptions>>
+  readonly header: string
+  readonly field: string
+}
+
+export const DEFAULTS = Object.freeze({
+  ttl: 3_600_000,
+  maxPages: 10_000,
+  maxPageBytes: 65_536,
+  maxBytes: 67_108_864,
+  header: 'x-nex-page-id',
+  field: '_nex_page'
+})
+
+const MIN_SECRET_LENGTH = 32
+const HEADER_NAME = /^[!#$%&'*+.^_`|~\w-]+$/
+const STORE_METHODS = ['get', 'getAll', 'set', 'update', 'delete', 'clear', 'touch', 'ping', 'close'] as const
+
+// One per process, so several apps in one process (tests, workers) agree on ids.
+let processSecret: string | undefined
+
+export function normalizeOptions (options: StateOptions = {}, env: NodeJS.ProcessEnv = process.env): NormalizedOptions {
+  const { secrets, generated } = resolveSecrets(options.secret, env)
+  return Object.freeze({
+    secrets,
+    secretGenerated: generated,
+    store: options.store === undefined ? null : checkStore(options.store),
+    memory: normalizeMemoryStoreOptions(options),
+    header: checkHeader(options.header),
+    field: checkString('field', options.field, DEFAULTS.field)
+  })
+}
+
+export function normalizeMemoryStoreOptions (options: MemoryStoreOptions = {}): Readonly<Required<MemoryStoreOptions>> {
+  const maxBytes = positiveInteger('maxBytes', options.maxBytes, DEFAULTS.maxBytes)
+  const maxPageBytes = positiveInteger('maxPageBytes', options.maxPageBytes, DEFAULTS.maxPageBytes)
+  if (maxPageBytes > maxBytes) {
+    throw new FST_NEX_STATE_INVALID_OPTION('maxPageBytes', `at most maxBytes (${maxBytes})`, String(maxPageBytes))
+  }
+  return Object.freeze({
+    ttl: positiveInteger('ttl', options.ttl, DEFAULTS.ttl),
+    maxPages: positiveInteger('maxPages', options.maxPages, DEFAULTS.maxPages),
+    maxPageBytes,
+    maxBytes
+  })
+}
+
+function resolveSecrets (option: unknown, env: NodeJS.ProcessEnv): { secrets: [string, ...string[]], generated: boolean } {
+  if (option !== undefined) {
+    const list: unknown[] = Array.isArray(option) ? option : [option]
+    const [first, ...rest] = list
+    if (first === undefined || !list.every((secret) => typeof secret === 'string')) {
+      throw new FST_NEX_STATE_INVALID_OPTION('secret', 'a string or a non-empty array of strings', describe(option))
+    }
+    list.forEach((secret, i) => checkSecretLength(Array.isArray(option) ? `option "secret[${i}]"` : 'option "secret"', secret as string))
+    return { secrets: [first as string, ...rest as string[]], generated: false }
+  }
+  const fromEnv = env.NEX_SECRET
+  if (fromEnv !== undefined && fromEnv !== '') {
+    checkSecretLength('NEX_SECRET', fromEnv)
+    return { secrets: [fromEnv], generated: false }
+  }
+  if (env.NODE_ENV === 'production') throw new FST_NEX_STATE_MISSING_SECRET()
+  processSecret ??= randomBytes(32).toString('base64url')
+  return { secrets: [processSecret], generated: true }
+}
+
+// Never echoes the secret itself: error messages end up in logs.
+function checkSecretLength (source: string, secret: string): void {
+  if (secret.length < MIN_SECRET_LENGTH) throw new FST_NEX_STATE_WEAK_SECRET(source, secret.length)
+}
+
+function checkStore (store: unknown): PageStore {
+  const missing = STORE_METHODS.filter((name) => typeof (store as Record<string, unknown> | null)?.[name] !== 'function')
+  if (typeof store !== 'object' || missing.length > 0) {
+    throw new FST_NEX_STATE_INVALID_OPTION(
+      'store',
+      `a PageStore instance such as createMemoryStore() (methods ${STORE_METHODS.join(', ')})`,
+      typeof store === 'object' && store !== null ? `an object without ${missing.join(', ')}` : describe(store)
+    )
+  }
+  return store as PageStore
+}
+
+// Node lower-cases incoming header names, so the configured name is matched lower-cased.
+function checkHeader (value: unknown): string {
+  const header = checkString('header', value, DEFAULTS.header)
+  if (!HEADER_NAME.test(header)) throw new FST_NEX_STATE_INVALID_OPTION('header', 'a valid HTTP header name', describe(value))
+  return header.toLowerCase()
+}
+
+function checkString (name: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback
+  if (typeof value === 'string' && value !== '') return value
+  throw new FST_NEX_STATE_INVALID_OPTION(name, 'a non-empty string', describe(value))
+}
+
+function positiveInteger (name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (Number.isSafeInteger(value) && (value as number) > 0) return value as number
+  throw new FST_NEX_STATE_INVALID_OPTION(name, 'a positive integer', describe(value))
+}
+
+function describe (value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
+  if (value === null || value === undefined) return String(value)
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object'
+  return `a ${typeof value}`
+}
