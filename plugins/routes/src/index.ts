@@ -192,6 +192,6 @@ async function nexRoutes (app: FastifyInstance, options: RoutesOptions): Promise
   }, { prefix: opts.prefix })
 }
 
-export const nexRoutesPlugin = fp(nexRoutes, { fastify: '5.x', name: '@nex/routes' })
-export { nexRoutesPlugin as nexRoutes }
-export default nexRoutesPlugin
+const plugin = fp(nexRoutes, { fastify: '5.x', name: '@nex/routes' })
+export { plugin as nexRoutes }
+export default plugin
