@@ -19,14 +19,23 @@
     if (id) headers[HEADER] = id
   }
 
+  // A GET that replaces the whole page (boosted link, history restore) starts a new page view on the
+  // server: the id of the page being left does not belong on it.
+  function isNavigation (method, headers) {
+    return /^get$/i.test(method) && (headers['HX-Boosted'] === 'true' || headers['HX-History-Restore-Request'] === 'true')
+  }
+
   // htmx 4: fires before every request (also boosted, history and SSE requests made by htmx).
   document.addEventListener('htmx:config:request', function (event) {
     const ctx = event.detail && event.detail.ctx
-    if (ctx && ctx.request) carry(ctx.sourceElement, ctx.request.headers)
+    if (!ctx || !ctx.request || isNavigation(ctx.request.method, ctx.request.headers)) return
+    carry(ctx.sourceElement, ctx.request.headers)
   })
 
   // htmx 2
   document.addEventListener('htmx:configRequest', function (event) {
-    if (event.detail) carry(event.detail.elt, event.detail.headers)
+    const detail = event.detail
+    if (!detail || (detail.boosted && /^get$/i.test(detail.verb))) return
+    carry(detail.elt, detail.headers)
   })
 })()

@@ -3,7 +3,7 @@
  * the response helpers (htmx headers, redirects, status). One object per request, no globals.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { html, raw, SafeHtml } from '@nex/html'
+import { html, isSafeHtml, raw, type SafeHtml } from '@nex/html'
 import type { PageState } from '@nex/state'
 import { StateNotRegisteredError, UnsafeRedirectError } from './errors.js'
 import { isHtmxRequest, wantsFullPage } from './lib/request-kind.js'
@@ -56,6 +56,7 @@ export class Context<P extends Params = Params> {
   head: Head = {}
   readonly #env: ContextEnv
   #triggers: Record<string, unknown> | null = null
+  #locals: Record<string, unknown> | null = null
 
   constructor (request: FastifyRequest, reply: FastifyReply, params: P, env: ContextEnv) {
     this.request = request
@@ -63,6 +64,15 @@ export class Context<P extends Params = Params> {
     this.params = params
     this.#env = env
     this.fullPage = wantsFullPage(request.headers)
+  }
+
+  /**
+   * Per-request values shared by an action, `load`, `render` and the layouts, e.g. a validation message an
+   * action leaves for the page re-rendered after a plain form post.
+   */
+  get locals (): Record<string, unknown> {
+    this.#locals ??= {}
+    return this.#locals
   }
 
   /** Parsed query string. */
@@ -191,6 +201,6 @@ export class Context<P extends Params = Params> {
 export function sendNexResponse (reply: FastifyReply, response: NexResponse): FastifyReply {
   reply.code(response.status)
   for (const name in response.headers) reply.header(name, response.headers[name] as string)
-  if (response.body instanceof SafeHtml) reply.type('text/html; charset=utf-8')
-  return reply.send(response.body instanceof SafeHtml ? response.body.value : response.body)
+  if (isSafeHtml(response.body)) return reply.type('text/html; charset=utf-8').send(response.body.value)
+  return reply.send(response.body)
 }

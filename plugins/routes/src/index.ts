@@ -11,7 +11,7 @@
  * encapsulated child context (with the prefix), so the form-body parser, the not-found handler and error
  * handlers it installs never touch the app's hand-written routes.
  */
-import type { FastifyInstance, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import formBody from '@fastify/formbody'
 import { normalizeOptions, type NormalizedRoutesOptions, type RoutesOptions } from './options.js'
@@ -70,6 +70,13 @@ async function loadLayouts (registry: ModuleRegistry, files: readonly string[]):
   const slots: Array<ModuleSlot<LayoutModule>> = []
   for (const file of files) slots.push(await registry.load<LayoutModule>(file, 'layout'))
   return slots
+}
+
+/** The schemas a route uses, leaving out absent ones (Fastify warns about keys set to undefined). */
+function pick (schema: FastifySchema, keys: ReadonlyArray<keyof FastifySchema>): FastifySchema {
+  const picked: FastifySchema = {}
+  for (const key of keys) if (schema[key] !== undefined) (picked as Record<string, unknown>)[key] = schema[key]
+  return picked
 }
 
 function routeConfig (mod: { config?: Record<string, unknown> }, nex: Record<string, unknown>): Record<string, unknown> {
@@ -150,7 +157,7 @@ async function nexRoutes (app: FastifyInstance, options: RoutesOptions): Promise
           url,
           handler: pageHandler(target, entry.params, env),
           errorHandler,
-          schema: { params: schema.params, querystring: schema.querystring },
+          schema: pick(schema, ['params', 'querystring']),
           config: routeConfig(mod, { kind: 'page', file })
         })
         child.route({
@@ -159,7 +166,7 @@ async function nexRoutes (app: FastifyInstance, options: RoutesOptions): Promise
           handler: actionHandler(target, entry.params, env),
           errorHandler,
           bodyLimit: opts.actionBodyLimit,
-          schema: { params: schema.params, body: schema.body },
+          schema: pick(schema, ['params', 'body']),
           config: routeConfig(mod, { kind: 'action', file })
         })
       }

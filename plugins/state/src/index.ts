@@ -7,7 +7,7 @@
  *
  * Hooks:
  * - `onRequest`: verifies a carried header id; an id this server never issued gets 410 + `HX-Refresh`
- *   before anything is looked up or allocated.
+ *   before anything is looked up or allocated. Navigations (GETs rendering a whole page) ignore the id.
  * - `preValidation`: the same for the form field of urlencoded/multipart bodies (parsed by then).
  * - `onResponse`: slides the carried page's TTL with one `touch`, unless a write already did.
  *
@@ -131,8 +131,10 @@ async function plugin (fastify: FastifyInstance, options: StateOptions): Promise
 
   fastify.addHook('onRequest', function verifyHeader (request, reply, done) {
     const id = request.headers[header]
-    // An empty header means "no page" (e.g. a page rendered without state), not a forged id.
-    if (id === undefined || id === '') return done()
+    // An empty header means "no page" (e.g. a page rendered without state), not a forged id. A navigation
+    // (boosted link, history restore) carries the page being left: it renders a new page, so its old id
+    // is neither checked nor kept alive — a stale one must not turn the navigation into a reload.
+    if (id === undefined || id === '' || isNavigation(request)) return done()
     if (typeof id !== 'string' || !signer.verify(id)) return refuse(reply, done)
     ;(request as StateRequest)[kCarriedPageId] = id
     done()
@@ -156,6 +158,14 @@ async function plugin (fastify: FastifyInstance, options: StateOptions): Promise
     }
     done()
   })
+}
+
+/** A GET or HEAD that renders a whole page: not htmx, or htmx replacing the body (boost, history, full). */
+function isNavigation (request: FastifyRequest): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false
+  const headers = request.headers
+  return headers['hx-request'] !== 'true' || headers['hx-boosted'] === 'true' ||
+    headers['hx-history-restore-request'] === 'true' || headers['hx-request-type'] === 'full'
 }
 
 function isFormBody (contentType: string | undefined): boolean {

@@ -63,8 +63,9 @@ async function render (app: FastifyInstance, headers: Record<string, string> = {
   return id
 }
 
+/** The headers of an htmx fragment request from a page view (navigations ignore the page id). */
 function withHeader (id: string): Record<string, string> {
-  return { 'x-nex-page-id': id }
+  return { 'x-nex-page-id': id, 'hx-request': 'true', 'hx-request-type': 'partial' }
 }
 
 /** Delegates to a real memory store and counts calls, to see how many store operations a request costs. */
@@ -446,4 +447,24 @@ t.test('store ownership', async (t) => {
     await app.close()
     await t.rejects(store.ping(), { code: 'FST_NEX_STATE_STORE_CLOSED' })
   })
+})
+
+t.test('navigations ignore the page id they carry; fragment requests and writes do not', async (t) => {
+  const app = await build(t)
+  const stale = createPageIdSigner(['the-secret-of-a-previous-process-0123456789']).issue()
+  const navigations: Array<Record<string, string>> = [
+    {},
+    { 'hx-request': 'true', 'hx-boosted': 'true' },
+    { 'hx-request': 'true', 'hx-request-type': 'full' },
+    { 'hx-history-restore-request': 'true' }
+  ]
+  for (const headers of navigations) {
+    const res = await app.inject({ method: 'GET', url: '/count', headers: { ...headers, 'x-nex-page-id': stale } })
+    t.equal(res.statusCode, 200, `GET ${JSON.stringify(headers)} is a navigation: the stale id is ignored`)
+    t.equal(res.headers['hx-refresh'], undefined)
+  }
+  const fragment = await app.inject({ method: 'GET', url: '/count', headers: withHeader(stale) })
+  t.equal(fragment.statusCode, 410, 'an htmx fragment request is refused')
+  const boostedPost = await app.inject({ method: 'POST', url: '/increment', headers: { 'hx-request': 'true', 'hx-boosted': 'true', 'x-nex-page-id': stale } })
+  t.equal(boostedPost.statusCode, 410, 'a boosted form post (a write) is refused')
 })

@@ -1,0 +1,32 @@
+// Builds the todos app: page state (memory store) + file routes from src/ + static files from public/.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import Fastify from 'fastify'
+import fastifyStatic from '@fastify/static'
+import nexState from '@nex/state'
+import nexRoutes from '@nex/routes'
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url))
+
+/**
+ * The page-id secret: NEX_SECRET when set. Without it, development uses a per-process secret (the
+ * plugin warns), and this example keeps a generated one in .nex-secret so `NODE_ENV=production npm start`
+ * works out of the box. Real deployments set NEX_SECRET (one value shared by every process).
+ */
+function secret () {
+  if (process.env.NEX_SECRET) return process.env.NEX_SECRET
+  if (process.env.NODE_ENV !== 'production') return undefined
+  const file = here('./.nex-secret')
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 })
+  return readFileSync(file, 'utf8').trim()
+}
+
+/** @param {import('fastify').FastifyServerOptions} [options] */
+export async function build (options = {}) {
+  const app = Fastify(options)
+  await app.register(nexState, { secret: secret() })
+  await app.register(nexRoutes, { dir: here('./src') })
+  await app.register(fastifyStatic, { root: here('./public'), dotfiles: 'ignore', index: false })
+  return app
+}
