@@ -53,6 +53,16 @@ t.test('a plain form post re-renders the full page for the same page view', asyn
   t.match(boosted.body, /<span id="count">3<\/span>/)
 })
 
+t.test('ctx.locals carries what an action leaves for the re-rendered page', async t => {
+  const app = await buildApp(t, 'app/src')
+  const plain = await app.inject({ method: 'POST', url: '/counter?/note' })
+  t.match(plain.body, /<p id="note">saved &lt;for later&gt;<\/p>/)
+  const viaHtmx = await app.inject({ method: 'POST', url: '/counter?/note', headers: HTMX })
+  t.equal(viaHtmx.statusCode, 204, 'an htmx action returning nothing is 204')
+  const next = await app.inject('/counter')
+  t.match(next.body, /<p id="note"><\/p>/, 'locals live for one request')
+})
+
 t.test('explicit responses: redirect, 204, status', async t => {
   const app = await buildApp(t, 'app/src')
   const id = pageIdOf((await app.inject('/counter')).body)

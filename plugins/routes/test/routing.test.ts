@@ -137,7 +137,7 @@ t.test('the route table can be listed', async t => {
     'page /users/new pages/users/new.ts'
   ])
   const counter = app.nexRoutes.routes.find(r => r.file === 'pages/counter.ts')
-  t.same(counter?.actions, ['increment', 'slow', 'add', 'go', 'evil', 'nothing', 'invalid', 'headers'])
+  t.same(counter?.actions, ['increment', 'slow', 'add', 'go', 'evil', 'nothing', 'invalid', 'note', 'headers'])
   t.same(app.nexRoutes.routes.find(r => r.file === 'api/items/[id].ts')?.methods, ['GET', 'HEAD', 'PUT', 'DELETE'])
 })
 
