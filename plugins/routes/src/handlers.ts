@@ -12,14 +12,14 @@ import { parseActionName } from './lib/action-name.js'
 import { PAGE_VARY } from './lib/request-kind.js'
 import type { ParamSpec } from './lib/route-path.js'
 import type { ApiMethod, ApiModule, HandlerResult, ModuleSlot } from './modules.js'
-import { builtInErrorBody, errorInfo, renderPageBody, toMarkup, wrapInLayouts, type ErrorInfo, type RenderablePage } from './render.js'
+import { builtInErrorBody, errorInfo, renderPageBody, then, toMarkup, wrapInLayouts, type ErrorInfo, type MaybePromise, type RenderablePage } from './render.js'
 
 export interface HandlerEnv extends ContextEnv {
   readonly dir: string
   readonly dev: boolean
 }
 
-type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+type Handler = (request: FastifyRequest, reply: FastifyReply) => unknown
 type ErrorHandler = (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
 
 const HTML = 'text/html; charset=utf-8'
@@ -55,22 +55,26 @@ function sendHtml (reply: FastifyReply, markup: string): FastifyReply {
   return reply.header('vary', PAGE_VARY).header('cache-control', 'private, no-cache').type(HTML).send(markup)
 }
 
-async function renderFull (target: RenderablePage, ctx: Context, env: HandlerEnv): Promise<string> {
-  const body = await renderPageBody(target, ctx, env.dir)
-  return await wrapInLayouts(target, ctx, body, env.dir)
+/** The page inside its layouts: synchronous unless the page's code returns promises. */
+function renderFull (target: RenderablePage, ctx: Context, env: HandlerEnv): MaybePromise<string> {
+  return then(renderPageBody(target, ctx, env.dir), body => wrapInLayouts(target, ctx, body, env.dir))
 }
 
 /** GET of a page: the whole page for a navigation, the bare page for an htmx partial request. */
 export function pageHandler (target: RenderablePage, specs: readonly ParamSpec[], env: HandlerEnv): Handler {
-  return async function renderPage (request, reply) {
+  // Not async: a page whose load, render and layouts are synchronous is answered without a promise.
+  return function renderPage (request, reply) {
     const params = buildParams(specs, request.params)
     if (params === null) return reply.callNotFound()
     const ctx = new Context(request, reply, params, env)
+    let markup: MaybePromise<string>
     if (ctx.fullPage) {
       startPage(request)
-      return sendHtml(reply, await renderFull(target, ctx, env))
+      markup = renderFull(target, ctx, env)
+    } else {
+      markup = renderPageBody(target, ctx, env.dir)
     }
-    return sendHtml(reply, await renderPageBody(target, ctx, env.dir))
+    return typeof markup === 'string' ? sendHtml(reply, markup) : markup.then(html => sendHtml(reply, html))
   }
 }
 

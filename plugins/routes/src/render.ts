@@ -27,12 +27,29 @@ export interface ErrorInfo {
   stack?: string
 }
 
-/** Turns what a render, layout or handler returned into markup. Plain strings count as markup. */
-export async function toMarkup (value: unknown, file: string, dir: string): Promise<string> {
-  const resolved = isThenable(value) ? await value : value
-  if (typeof resolved === 'string') return resolved
-  if (isSafeHtml(resolved)) return resolved.value
-  throw new InvalidRenderResultError(displayPath(dir, file), describe(resolved))
+/** A value, or a promise of it: rendering stays synchronous until user code returns a promise. */
+export type MaybePromise<T> = T | Promise<T>
+
+/** Calls `fn` with the value now, or once the promise resolves. */
+export function then<T, U> (value: MaybePromise<T>, fn: (resolved: T) => MaybePromise<U>): MaybePromise<U> {
+  return isThenable(value) ? Promise.resolve(value).then(fn) : fn(value)
+}
+
+/**
+ * Turns what a render, layout or handler returned into markup (plain strings count as markup),
+ * synchronously unless it is a promise.
+ */
+export function toMarkup (value: unknown, file: string, dir: string): MaybePromise<string> {
+  if (typeof value === 'string') return value
+  if (isSafeHtml(value)) return value.value
+  if (isThenable(value)) return Promise.resolve(value).then(resolved => markupOrThrow(resolved, file, dir))
+  return markupOrThrow(value, file, dir)
+}
+
+function markupOrThrow (value: unknown, file: string, dir: string): string {
+  if (typeof value === 'string') return value
+  if (isSafeHtml(value)) return value.value
+  throw new InvalidRenderResultError(displayPath(dir, file), describe(value))
 }
 
 function isThenable (value: unknown): value is PromiseLike<unknown> {
@@ -51,24 +68,33 @@ function resolveHead (page: PageModule, ctx: Context, data: unknown): Head {
   return typeof head === 'function' ? head(ctx, data) : head
 }
 
-/** Renders the page's own markup (load + render). */
-export async function renderPageBody (target: RenderablePage, ctx: Context, dir: string, data?: { value: unknown }): Promise<string> {
+/** Renders the page's own markup (load + render); `data` skips `load` (error pages get the error). */
+export function renderPageBody (target: RenderablePage, ctx: Context, dir: string, data?: { value: unknown }): MaybePromise<string> {
   const page = target.page.module
-  const loaded = data !== undefined ? data.value : page.load === undefined ? undefined : await page.load(ctx)
-  ctx.head = resolveHead(page, ctx, loaded)
-  return await toMarkup((page.default as RenderFunction)(ctx, loaded), target.page.file, dir)
+  const render = (loaded: unknown): MaybePromise<string> => {
+    ctx.head = resolveHead(page, ctx, loaded)
+    return toMarkup((page.default as RenderFunction)(ctx, loaded), target.page.file, dir)
+  }
+  if (data !== undefined) return render(data.value)
+  return page.load === undefined ? render(undefined) : then(page.load(ctx), render)
 }
 
 /**
  * Wraps page markup in its layouts, innermost first, after putting it in the element that carries the
  * page-view id; without a root layout the built-in document shell is the outermost layer.
  */
-export async function wrapInLayouts (target: RenderablePage, ctx: Context, body: string, dir: string): Promise<string> {
+export function wrapInLayouts (target: RenderablePage, ctx: Context, body: string, dir: string): MaybePromise<string> {
   const pageId = ctx.pageId
-  let markup = pageId === null ? body : `<div data-nex-page-id="${pageId}">${body}</div>`
-  for (let i = target.layouts.length - 1; i >= 0; i--) {
+  const markup = pageId === null ? body : `<div data-nex-page-id="${pageId}">${body}</div>`
+  return applyLayouts(target, ctx, markup, dir, target.layouts.length - 1)
+}
+
+function applyLayouts (target: RenderablePage, ctx: Context, markup: string, dir: string, from: number): MaybePromise<string> {
+  for (let i = from; i >= 0; i--) {
     const layout = target.layouts[i] as ModuleSlot<LayoutModule>
-    markup = await toMarkup(layout.module.default(ctx, new SafeHtml(markup)), layout.file, dir)
+    const out = toMarkup(layout.module.default(ctx, new SafeHtml(markup)), layout.file, dir)
+    if (typeof out !== 'string') return out.then(next => applyLayouts(target, ctx, next, dir, i - 1))
+    markup = out
   }
   return target.hasRootLayout ? markup : documentShell(ctx, markup)
 }

@@ -8,7 +8,8 @@
  * Hooks:
  * - `onRequest`: verifies a carried header id; an id this server never issued gets 410 + `HX-Refresh`
  *   before anything is looked up or allocated. Navigations (GETs rendering a whole page) ignore the id.
- * - `preValidation`: the same for the form field of urlencoded/multipart bodies (parsed by then).
+ * - `onRoute`: adds a `preValidation` check of the form field (urlencoded/multipart bodies, parsed by
+ *   then) to every POST/PUT/PATCH/DELETE route registered after this plugin — register it first.
  * - `onResponse`: slides the carried page's TTL with one `touch`, unless a write already did.
  *
  * Decorators: `fastify.nexState`; `request.carriedPageId`, `request.pageState`, `request.pageId`,
@@ -140,7 +141,15 @@ async function plugin (fastify: FastifyInstance, options: StateOptions): Promise
     done()
   })
 
-  fastify.addHook('preValidation', function verifyField (request, reply, done) {
+  // The form field can only come with a body: checked on routes that take one, not on every GET.
+  fastify.addHook('onRoute', function addFieldCheck (route) {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    if (!methods.some(method => BODY_METHODS.has(method))) return
+    const own = route.preValidation
+    route.preValidation = own === undefined ? [verifyField] : [verifyField, ...(Array.isArray(own) ? own : [own])]
+  })
+
+  function verifyField (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const body = request.body
     if ((request as StateRequest)[kCarriedPageId] !== null || typeof body !== 'object' || body === null ||
       Array.isArray(body) || !isFormBody(request.headers['content-type'])) return done()
@@ -149,7 +158,7 @@ async function plugin (fastify: FastifyInstance, options: StateOptions): Promise
     if (value === null || !signer.verify(value)) return refuse(reply, done)
     ;(request as StateRequest)[kCarriedPageId] = value
     done()
-  })
+  }
 
   fastify.addHook('onResponse', function touchPage (request, _reply, done) {
     const id = (request as StateRequest)[kCarriedPageId]
@@ -167,6 +176,8 @@ function isNavigation (request: FastifyRequest): boolean {
   return headers['hx-request'] !== 'true' || headers['hx-boosted'] === 'true' ||
     headers['hx-history-restore-request'] === 'true' || headers['hx-request-type'] === 'full'
 }
+
+const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 function isFormBody (contentType: string | undefined): boolean {
   if (contentType === undefined) return false

@@ -1,0 +1,65 @@
+// `npm run bench`: runs every benchmark in turn (each in its own process, output shown as it runs) and
+// prints a summary table. Exits non-zero when a benchmark fails (not when a target is missed).
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { environmentLine, fmt, table } from './lib/harness.js'
+
+const BENCHMARKS = [
+  { file: 'counter-page.js', what: 'GET / counter page (req/s)', target: 0.90 },
+  { file: 'counter-increment.js', what: 'POST ?/increment action (req/s)', target: 0.85 },
+  { file: 'render-html.js', what: '~24 KB page render vs ghtml (ops/s)', target: 1.0 }
+]
+
+let current = null
+let aborted = false
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    aborted = true
+    current?.kill(signal)
+  })
+}
+
+function run (file) {
+  return new Promise((resolve) => {
+    const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    current = child
+    let summary = null
+    child.on('message', (message) => { if (message?.summary !== undefined) summary = message.summary })
+    child.once('exit', (code, signal) => {
+      current = null
+      resolve({ summary, ok: code === 0 && summary !== null, code, signal })
+    })
+  })
+}
+
+const started = Date.now()
+const results = []
+for (const bench of BENCHMARKS) {
+  if (aborted) break
+  console.log('')
+  const result = await run(bench.file)
+  results.push({ ...bench, ...result })
+}
+if (aborted) {
+  console.error('\ninterrupted')
+  process.exit(130)
+}
+
+const rows = [['benchmark', 'reference', 'nex', 'ratio', 'per launch', 'target', 'met', 'rounds redone/disturbed']]
+for (const r of results) {
+  if (!r.ok) {
+    rows.push([r.file, 'failed', `(${r.signal ?? `exit ${r.code}`})`, '', '', `≥ ${r.target.toFixed(2)}`, '', ''])
+    continue
+  }
+  const s = r.summary
+  rows.push([
+    `${r.file}: ${r.what}`, fmt(s.reference), fmt(s.ours), s.ratio.toFixed(3), s.launchRatios.map(x => x.toFixed(2)).join(' '), `≥ ${r.target.toFixed(2)}`,
+    s.ratio >= r.target ? 'yes' : 'NO', `${s.retried}/${s.disturbed}`
+  ])
+}
+console.log('\n# summary')
+console.log(environmentLine())
+console.log(table(rows))
+console.log('ratio = median over rounds of nex/reference measured back to back; reference/nex = medians of rounds.')
+console.log(`total time ${((Date.now() - started) / 1000).toFixed(0)} s`)
+if (results.some(r => !r.ok)) process.exitCode = 1
