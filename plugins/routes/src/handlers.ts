@@ -12,7 +12,7 @@ import { parseActionName } from './lib/action-name.js'
 import { PAGE_VARY } from './lib/request-kind.js'
 import type { ParamSpec } from './lib/route-path.js'
 import type { ApiMethod, ApiModule, HandlerResult, ModuleSlot } from './modules.js'
-import { builtInErrorBody, errorInfo, renderPageBody, then, toMarkup, wrapInLayouts, type ErrorInfo, type MaybePromise, type RenderablePage } from './render.js'
+import { builtInErrorBody, errorInfo, renderPageBody, then, wrapInLayouts, type ErrorInfo, type MaybePromise, type RenderablePage } from './render.js'
 
 export interface HandlerEnv extends ContextEnv {
   readonly dir: string
@@ -101,25 +101,22 @@ export function actionHandler (target: RenderablePage, specs: readonly ParamSpec
     if (reply.sent) return reply
     if (result instanceof NexResponse) return sendNexResponse(reply, result)
     if (ctx.fullPage) return sendHtml(reply, await renderFull(target, ctx, env))
-    return await sendResult(reply, result, target.page.file, env, true)
+    return sendResult(reply, result, true)
   }
 }
 
-/** Sends what an action or API handler returned. */
-async function sendResult (reply: FastifyReply, result: HandlerResult, file: string, env: HandlerEnv, fragment: boolean): Promise<FastifyReply> {
+/**
+ * Sends what an action or API handler returned (already awaited): markup (an action's plain string is
+ * markup too), `undefined` as 204, buffers and streams as they are, anything else as JSON.
+ */
+function sendResult (reply: FastifyReply, result: HandlerResult, fragment: boolean): FastifyReply {
   if (result instanceof NexResponse) return sendNexResponse(reply, result)
   if (result === undefined) {
     if (reply.statusCode === 200) reply.code(204)
     return reply.send()
   }
-  if (typeof result === 'string' || isSafeHtml(result) || (typeof result === 'object' && result !== null && 'then' in result)) {
-    const markup = await toMarkup(result, file, env.dir)
-    if (fragment) return sendHtml(reply, markup)
-    return reply.type(typeof result === 'string' ? 'text/plain; charset=utf-8' : HTML).send(markup)
-  }
-  if (Buffer.isBuffer(result) || (typeof result === 'object' && result !== null && typeof (result as { pipe?: unknown }).pipe === 'function')) {
-    return reply.send(result)
-  }
+  if (typeof result === 'string') return sendHtml(reply, result)
+  if (isSafeHtml(result)) return fragment ? sendHtml(reply, result.value) : reply.type(HTML).send(result.value)
   if (typeof result === 'object' && result !== null) return reply.send(result)
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(result))
 }
@@ -139,7 +136,7 @@ export function apiHandler (slot: ModuleSlot<ApiModule>, method: ApiMethod, spec
     if (reply.sent) return reply
     // A string from an API handler is text; html`…` is markup.
     if (typeof result === 'string') return reply.type('text/plain; charset=utf-8').send(result)
-    return await sendResult(reply, result, slot.file, env, false)
+    return sendResult(reply, result, false)
   }
 }
 
