@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto'
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { startRedisServer } from '@nex/testing'
+import { testPageStore } from '../../testing/src/store-contract.js'
+import { createRedisStore, DEFAULT_CLIENT_OPTIONS } from '../src/index.js'
+
+const server = await startRedisServer()
+t.teardown(() => server.stop())
+
+/** A client the test owns (closed at the end of the file), fail-fast like production clients. */
+function connect (options: { commandTimeout?: number } = {}): Redis {
+  const client = new Redis(server.url, { ...DEFAULT_CLIENT_OPTIONS, lazyConnect: false, ...options })
+  client.on('error', () => {})
+  t.teardown(() => { client.disconnect() })
+  return client
+}
+
+async function ready (client: Redis): Promise<Redis> {
+  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve))
+  return client
+}
+
+const shared = await ready(connect())
+let prefixes = 0
+// Each store on its own prefix, so stores never see each other's pages.
+const freshPrefix = (): string => `test${prefixes++}-${randomBytes(4).toString('hex')}:`
+
+await testPageStore(t, 'createRedisStore', (options) => createRedisStore({ client: shared, prefix: freshPrefix(), ...options }))
+
+t.test('200 concurrent updates from two store instances (two clients) end at exactly 200', async (t) => {
+  const prefix = freshPrefix()
+  const a = createRedisStore({ client: await ready(connect()), prefix })
+  const b = createRedisStore({ client: await ready(connect()), prefix })
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const results = await Promise.all(Array.from({ length: 200 }, (_, i) =>
+    (i % 2 === 0 ? a : b).update('page', 'n', 0, async (n) => {
+      await new Promise((resolve) => setImmediate(resolve))
+      return n + 1
+    })))
+  t.equal(await a.get('page', 'n'), 200)
+  t.equal(await b.get('page', 'n'), 200)
+  t.same([...results].sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i + 1), 'each update saw exactly the previous one')
+})
+
+t.test('layout: one hash per page, every page key has a TTL after writes', async (t) => {
+  const prefix = freshPrefix()
+  const ttl = 60_000
+  const store = createRedisStore({ client: shared, prefix, ttl })
+  t.teardown(() => store.close())
+  await store.set('p1', 'a', 1)
+  await store.update('p2', 'n', 0, (n) => n + 1)
+  await store.set('p3', 'a', 1)
+  await store.set('p3', 'b', 2)
+  await store.delete('p3', 'a')
+  const keys = (await shared.keys(`${prefix}*`)).sort()
+  t.same(keys, [`${prefix}page:{p1}`, `${prefix}page:{p2}`, `${prefix}page:{p3}`])
+  for (const key of keys) {
+    const pttl = await shared.pttl(key)
+    t.ok(pttl > 0 && pttl <= ttl, `${key} has a TTL (${pttl} ms)`)
+  }
+  const raw = await shared.hgetall(`${prefix}page:{p3}`)
+  t.same(Object.keys(raw).sort(), ['.b', '__v'], 'state keys as fields beside the __v version field')
+
+  await store.delete('p1', 'a')
+  t.equal(await shared.exists(`${prefix}page:{p1}`), 0, 'deleting the last key removes the hash')
+  await shared.pexpire(`${prefix}page:{p2}`, 1000)
+  await store.touch('p2')
+  t.ok(await shared.pttl(`${prefix}page:{p2}`) > 1000, 'touch slides the TTL back to ttl')
+})
+
+t.test('a page over the byte limit writes nothing', async (t) => {
+  const prefix = freshPrefix()
+  const store = createRedisStore({ client: shared, prefix, maxPageBytes: 1024 })
+  t.teardown(() => store.close())
+  await t.rejects(store.set('fresh', 'big', 'x'.repeat(2000)), { code: 'FST_NEX_STATE_PAGE_TOO_LARGE', statusCode: 413 })
+  t.equal(await shared.exists(`${prefix}page:{fresh}`), 0, 'no key created for a refused first write')
+  await store.set('p', 'small', 'ok')
+  const before = await shared.hgetall(`${prefix}page:{p}`)
+  await t.rejects(store.update('p', 'big', '', () => 'y'.repeat(2000)), { code: 'FST_NEX_STATE_PAGE_TOO_LARGE' })
+  t.same(await shared.hgetall(`${prefix}page:{p}`), before, 'hash unchanged, __v included')
+})
+
+t.test('close() does not close a user-passed client; a store from url closes its own', async (t) => {
+  const client = await ready(connect())
+  const store = createRedisStore({ client, prefix: freshPrefix() })
+  await store.set('p', 'a', 1)
+  await store.close()
+  t.equal(client.status, 'ready', 'the passed client is still open')
+  t.equal(await client.ping(), 'PONG')
+
+  const own = createRedisStore({ url: server.url, prefix: freshPrefix() })
+  await own.set('p', 'a', 1)
+  t.equal(await own.get('p', 'a'), 1, 'a store from url works right away (waits for ready)')
+  await own.close()
+  await t.rejects(own.get('p', 'a'), { code: 'FST_NEX_STATE_STORE_CLOSED' })
+})
+
+t.test('options are checked', async (t) => {
+  t.throws(() => createRedisStore({}), { code: 'FST_NEX_STATE_INVALID_OPTION' })
+  t.throws(() => createRedisStore({ client: shared, url: server.url }), { code: 'FST_NEX_STATE_INVALID_OPTION' })
+  t.throws(() => createRedisStore({ client: shared, ttl: 0 }), { code: 'FST_NEX_STATE_INVALID_OPTION' })
+  t.throws(() => createRedisStore({ client: shared, maxPageBytes: 1.5 }), { code: 'FST_NEX_STATE_INVALID_OPTION' })
+})
+
+// Last: it stalls the shared server.
+t.test('a paused (SIGSTOP) server gives FST_NEX_STATE_STORE_UNAVAILABLE within commandTimeout, then recovers', async (t) => {
+  const commandTimeout = 300
+  const client = await ready(connect({ commandTimeout }))
+  const store = createRedisStore({ client, prefix: freshPrefix() })
+  t.teardown(() => store.close())
+  await store.set('p', 'n', 1)
+
+  server.pause()
+  let resumed = false
+  const resume = (): void => {
+    if (!resumed) server.resume()
+    resumed = true
+  }
+  t.teardown(resume)
+  const calls: Array<[string, () => Promise<unknown>]> = [
+    ['get', () => store.get('p', 'n')],
+    ['update', () => store.update('p', 'n', 0, (n) => n + 1)],
+    ['ping', () => store.ping()]
+  ]
+  for (const [label, call] of calls) {
+    const started = Date.now()
+    await t.rejects(call(), { code: 'FST_NEX_STATE_STORE_UNAVAILABLE', statusCode: 503 }, `${label} rejects`)
+    const elapsed = Date.now() - started
+    t.ok(elapsed < commandTimeout + 400, `${label} rejected after ${elapsed} ms`)
+  }
+  resume()
+
+  // Replies to the timed-out commands may still arrive; the store must work again regardless.
+  const deadline = Date.now() + 5000
+  let value: unknown
+  for (;;) {
+    try {
+      value = await store.update('p', 'n', 0, (n) => n + 1)
+      break
+    } catch (err) {
+      if (Date.now() > deadline) throw err
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+  t.equal(value, 2, 'updates work again after resume, and the timed-out update wrote nothing')
+  t.equal(await store.get('p', 'n'), 2)
+})
+
+t.test('after a redis-server restart (same port, data lost) the store recovers without a new client', async (t) => {
+  const store = createRedisStore({ client: shared, prefix: freshPrefix() })
+  t.teardown(() => store.close())
+  await store.set('p', 'n', 1)
+  const pid = server.pid
+  await server.restart()
+  t.not(server.pid, pid, 'a new process')
+  const deadline = Date.now() + 8000
+  let value: unknown
+  for (;;) {
+    try {
+      value = await store.update('p', 'n', 0, (n) => n + 1)
+      break
+    } catch (err) {
+      t.match(err, { code: 'FST_NEX_STATE_STORE_UNAVAILABLE' }, 'unavailable while reconnecting')
+      if (Date.now() > deadline) throw err
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+  t.equal(value, 1, 'works again; the page started empty (persistence off)')
+})
