@@ -15,9 +15,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
-import { describeNonJson, errors, type JsonValue, type PageStore, type Widen } from '@nex/state'
+import { createPageQueue, encodeStateValue, errors, KEY_OVERHEAD_BYTES, pageBaseBytes, type JsonValue, type PageStore, type Widen } from '@nex/state'
 
-const { FST_NEX_STATE_INVALID_OPTION, FST_NEX_STATE_NOT_JSON, FST_NEX_STATE_PAGE_TOO_LARGE, FST_NEX_STATE_STORE_CLOSED, FST_NEX_STATE_STORE_UNAVAILABLE } = errors
+const { FST_NEX_STATE_INVALID_OPTION, FST_NEX_STATE_PAGE_TOO_LARGE, FST_NEX_STATE_STORE_CLOSED, FST_NEX_STATE_STORE_UNAVAILABLE } = errors
 
 export interface RedisStoreOptions {
   /** An ioredis client you own (the store never closes it). Use `protocol: 2` and fail-fast options. */
@@ -45,10 +45,6 @@ export const DEFAULT_CLIENT_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   connectTimeout: 2000
 })
 
-// Byte accounting shared with the memory store: rough per-page and per-key costs beyond the strings.
-const PAGE_OVERHEAD = 64
-const KEY_OVERHEAD = 32
-
 const WRITE_SCRIPT = `
 local key = KEYS[1]
 local expected = ARGV[1]
@@ -65,10 +61,10 @@ if op == 'set' then
   for i = 1, #all, 2 do
     local name = all[i]
     if name ~= '__v' and name ~= field then
-      bytes = bytes + ${KEY_OVERHEAD} + #name - 1 + #all[i + 1]
+      bytes = bytes + ${KEY_OVERHEAD_BYTES} + #name - 1 + #all[i + 1]
     end
   end
-  bytes = bytes + ${KEY_OVERHEAD} + #field - 1 + #value
+  bytes = bytes + ${KEY_OVERHEAD_BYTES} + #field - 1 + #value
   if bytes > tonumber(ARGV[3]) then
     return {2, bytes}
   end
@@ -127,7 +123,7 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
   let writes = 0
   const newVersion = (): string => `${nonce}.${(writes++).toString(36)}`
 
-  const queues = new Map<string, Promise<unknown>>()
+  const queue = createPageQueue()
   let closed = false
 
   function assertOpen (): void {
@@ -135,7 +131,6 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
   }
 
   const pageKey = (pageId: string): string => `${prefix}page:{${pageId}}`
-  const baseBytes = (pageId: string): number => PAGE_OVERHEAD + Buffer.byteLength(pageId)
 
   /** Runs one Redis call; any Redis failure (error, timeout, disconnect) becomes a 503. */
   async function redis<T> (call: () => Promise<T>): Promise<T> {
@@ -150,22 +145,12 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
   }
 
   /** Runs `op` after earlier writes to the page (a promise chain per page, removed when idle). */
-  function enqueue<T> (pageId: string, op: () => Promise<T>): Promise<T> {
-    const tail = queues.get(pageId)
-    const result = tail === undefined ? op() : tail.then(op)
-    const settled = result.then(noop, noop)
-    queues.set(pageId, settled)
-    settled.then(() => {
-      if (queues.get(pageId) === settled) queues.delete(pageId)
-    }, noop)
-    return result
-  }
 
   /** One write script call; resolves true when written, false on a version conflict. */
   async function write (pageId: string, key: string, json: string | undefined, expected: string): Promise<boolean> {
     const [code, bytes] = await redis(() => json === undefined
-      ? client.nexPageWrite(pageKey(pageId), expected, ttl, maxPageBytes, baseBytes(pageId), 'del', newVersion(), `.${key}`)
-      : client.nexPageWrite(pageKey(pageId), expected, ttl, maxPageBytes, baseBytes(pageId), 'set', newVersion(), `.${key}`, json))
+      ? client.nexPageWrite(pageKey(pageId), expected, ttl, maxPageBytes, pageBaseBytes(pageId), 'del', newVersion(), `.${key}`)
+      : client.nexPageWrite(pageKey(pageId), expected, ttl, maxPageBytes, pageBaseBytes(pageId), 'set', newVersion(), `.${key}`, json))
     if (code === 2) throw new FST_NEX_STATE_PAGE_TOO_LARGE(key, bytes, maxPageBytes)
     return code === 0
   }
@@ -188,8 +173,8 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
 
     async set (pageId, key, value) {
       assertOpen()
-      const json = encode(key, value)
-      await enqueue(pageId, () => write(pageId, key, json, ANY_VERSION))
+      const json = encodeStateValue(key, value)
+      await queue.run(pageId, () => write(pageId, key, json, ANY_VERSION))
     },
 
     async update<T extends JsonValue> (
@@ -199,13 +184,13 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
       fn: (current: Widen<T>) => Widen<T> | Promise<Widen<T>>
     ): Promise<Widen<T>> {
       assertOpen()
-      const fallbackJson = encode(key, fallback)
-      return enqueue(pageId, async () => {
+      const fallbackJson = encodeStateValue(key, fallback)
+      return queue.run(pageId, async () => {
         for (let attempt = 1; ; attempt++) {
           const [stored, version] = await redis(() => client.hmget(pageKey(pageId), `.${key}`, '__v'))
           // A fresh parse, also of the fallback, so an `fn` that mutates its argument changes nothing shared.
           const next = await fn(JSON.parse(stored ?? fallbackJson) as Widen<T>)
-          const json = encode(key, next)
+          const json = encodeStateValue(key, next)
           if (await write(pageId, key, json, version ?? '')) return next
           // Another process wrote the page between our read and our write: read again and redo `fn`.
           if (attempt >= maxUpdateAttempts) throw new FST_NEX_STATE_STORE_UNAVAILABLE()
@@ -216,12 +201,12 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
 
     async delete (pageId, key) {
       assertOpen()
-      await enqueue(pageId, () => write(pageId, key, undefined, ANY_VERSION))
+      await queue.run(pageId, () => write(pageId, key, undefined, ANY_VERSION))
     },
 
     async clear (pageId) {
       assertOpen()
-      await enqueue(pageId, () => redis(() => client.del(pageKey(pageId))))
+      await queue.run(pageId, () => redis(() => client.del(pageKey(pageId))))
     },
 
     async touch (pageId) {
@@ -265,12 +250,6 @@ function waitReady (client: Redis, timeout: number): Promise<void> {
     client.once('ready', onReady)
     client.once('end', onEnd)
   })
-}
-
-function encode (key: string, value: unknown): string {
-  const problem = describeNonJson(value)
-  if (problem !== null) throw new FST_NEX_STATE_NOT_JSON(key, problem)
-  return JSON.stringify(value)
 }
 
 function assertPositiveInteger (name: string, value: unknown): void {

@@ -4,8 +4,8 @@
  * promise queue so an async `update` cannot interleave with other writes to that page.
  */
 import { LRUCache } from 'lru-cache'
-import { FST_NEX_STATE_NOT_JSON, FST_NEX_STATE_PAGE_TOO_LARGE, FST_NEX_STATE_STORE_CLOSED } from './errors.js'
-import { byteLength, describeNonJson } from './lib/json.js'
+import { FST_NEX_STATE_PAGE_TOO_LARGE, FST_NEX_STATE_STORE_CLOSED } from './errors.js'
+import { createPageQueue, encodeStateValue, entryBytes, pageBaseBytes } from './store-kit.js'
 import { normalizeMemoryStoreOptions, type MemoryStoreOptions } from './options.js'
 import type { JsonValue, PageStore, Widen } from './types.js'
 
@@ -18,9 +18,6 @@ export interface MemoryStore extends PageStore {
   readonly pendingPages: number
 }
 
-// Rough per-entry costs beyond the strings themselves, so many tiny keys or pages still count.
-const KEY_OVERHEAD = 32
-const PAGE_OVERHEAD = 64
 // setInterval treats larger delays as 1 ms.
 const MAX_TIMER_DELAY = 2_147_483_647
 
@@ -39,7 +36,7 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): MemoryStor
     ttl
   })
   // Page id → tail of its write chain. An entry exists only while writes to that page are in flight.
-  const queues = new Map<string, Promise<unknown>>()
+  const queue = createPageQueue()
   let closed = false
 
   // Expired pages are otherwise dropped lazily; this returns their memory when traffic stops.
@@ -48,30 +45,6 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): MemoryStor
 
   function assertOpen (): void {
     if (closed) throw new FST_NEX_STATE_STORE_CLOSED()
-  }
-
-  /** Runs `op` after earlier writes to the page; right away (synchronously) when none is in flight. */
-  function enqueue<T> (pageId: string, op: () => T | Promise<T>): Promise<T> {
-    const tail = queues.get(pageId)
-    let result: Promise<T>
-    if (tail === undefined) {
-      let value: T | Promise<T>
-      try {
-        value = op()
-      } catch (err) {
-        return Promise.reject(err)
-      }
-      if (!(value instanceof Promise)) return Promise.resolve(value)
-      result = value
-    } else {
-      result = tail.then(op)
-    }
-    const settled = result.then(noop, noop)
-    queues.set(pageId, settled)
-    settled.then(() => {
-      if (queues.get(pageId) === settled) queues.delete(pageId)
-    }, noop)
-    return result
   }
 
   /** Applies one key change (`json` undefined = delete) or throws without changing anything. */
@@ -84,10 +57,10 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): MemoryStor
       pages.get(pageId, { updateAgeOnGet: true })
       return
     }
-    let bytes = page?.bytes ?? PAGE_OVERHEAD + byteLength(pageId)
-    if (previous !== undefined) bytes -= entrySize(key, previous)
+    let bytes = page?.bytes ?? pageBaseBytes(pageId)
+    if (previous !== undefined) bytes -= entryBytes(key, previous)
     if (json !== undefined) {
-      bytes += entrySize(key, json)
+      bytes += entryBytes(key, json)
       if (bytes > maxPageBytes) throw new FST_NEX_STATE_PAGE_TOO_LARGE(key, bytes, maxPageBytes)
     }
     const values = page?.values ?? new Map<string, string>()
@@ -119,8 +92,8 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): MemoryStor
     async set (pageId, key, value) {
       assertOpen()
       // Serialised now, so changes the caller makes to `value` after this call are not stored.
-      const json = encode(key, value)
-      return enqueue(pageId, () => write(pageId, key, json))
+      const json = encodeStateValue(key, value)
+      return queue.run(pageId, () => write(pageId, key, json))
     },
 
     async update<T extends JsonValue> (
@@ -130,14 +103,14 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): MemoryStor
       fn: (current: Widen<T>) => Widen<T> | Promise<Widen<T>>
     ): Promise<Widen<T>> {
       assertOpen()
-      const fallbackJson = encode(key, fallback)
-      return enqueue(pageId, () => {
+      const fallbackJson = encodeStateValue(key, fallback)
+      return queue.run(pageId, () => {
         assertOpen()
         const stored = pages.get(pageId)?.values.get(key)
         // A copy, also of the fallback, so an `fn` that mutates its argument changes nothing shared.
         const next = fn(JSON.parse(stored ?? fallbackJson) as Widen<T>)
         const commit = (value: Widen<T>): Widen<T> => {
-          write(pageId, key, encode(key, value))
+          write(pageId, key, encodeStateValue(key, value))
           return value
         }
         return isThenable(next) ? Promise.resolve(next).then(commit) : commit(next)
@@ -146,12 +119,12 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): MemoryStor
 
     async delete (pageId, key) {
       assertOpen()
-      return enqueue(pageId, () => write(pageId, key, undefined))
+      return queue.run(pageId, () => write(pageId, key, undefined))
     },
 
     async clear (pageId) {
       assertOpen()
-      return enqueue(pageId, () => {
+      return queue.run(pageId, () => {
         assertOpen()
         pages.delete(pageId)
       })
@@ -181,24 +154,12 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): MemoryStor
     },
 
     get pendingPages () {
-      return queues.size
+      return queue.size
     }
   }
-}
-
-function encode (key: string, value: unknown): string {
-  const problem = describeNonJson(value)
-  if (problem !== null) throw new FST_NEX_STATE_NOT_JSON(key, problem)
-  return JSON.stringify(value)
-}
-
-function entrySize (key: string, json: string): number {
-  return KEY_OVERHEAD + byteLength(key) + byteLength(json)
 }
 
 // A JSON value never has a callable `then`, so this tells an async `fn`'s result from a plain value.
 function isThenable<T> (value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function'
 }
-
-function noop (): void {}
