@@ -132,17 +132,7 @@ t.test('a paused (SIGSTOP) server gives FST_NEX_STATE_STORE_UNAVAILABLE within c
   resume()
 
   // Replies to the timed-out commands may still arrive; the store must work again regardless.
-  const deadline = Date.now() + 5000
-  let value: unknown
-  for (;;) {
-    try {
-      value = await store.update('p', 'n', 0, (n) => n + 1)
-      break
-    } catch (err) {
-      if (Date.now() > deadline) throw err
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-  }
+  const value = await retryUntil(5000, async () => await store.update('p', 'n', 0, (n) => n + 1))
   t.equal(value, 2, 'updates work again after resume, and the timed-out update wrote nothing')
   t.equal(await store.get('p', 'n'), 2)
 })
@@ -154,17 +144,22 @@ t.test('after a redis-server restart (same port, data lost) the store recovers w
   const pid = server.pid
   await server.restart()
   t.not(server.pid, pid, 'a new process')
-  const deadline = Date.now() + 8000
-  let value: unknown
+  const value = await retryUntil(8000, async () => await store.update('p', 'n', 0, (n) => n + 1), (err) => {
+    t.match(err, { code: 'FST_NEX_STATE_STORE_UNAVAILABLE' }, 'unavailable while reconnecting')
+  })
+  t.equal(value, 1, 'works again; the page started empty (persistence off)')
+})
+
+/** Calls `fn` every 50 ms until it resolves; rethrows its last error after `ms`. `onError` sees each failure. */
+async function retryUntil<T> (ms: number, fn: () => Promise<T>, onError: (err: unknown) => void = () => {}): Promise<T> {
+  const deadline = Date.now() + ms
   for (;;) {
     try {
-      value = await store.update('p', 'n', 0, (n) => n + 1)
-      break
+      return await fn()
     } catch (err) {
-      t.match(err, { code: 'FST_NEX_STATE_STORE_UNAVAILABLE' }, 'unavailable while reconnecting')
+      onError(err)
       if (Date.now() > deadline) throw err
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
-  t.equal(value, 1, 'works again; the page started empty (persistence off)')
-})
+}

@@ -57,12 +57,12 @@ declare module 'fastify' {
 
 const ACTION_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const
 
-async function loadSpecial (registry: ModuleRegistry, special: SpecialPage | null): Promise<RenderablePage | null> {
+async function loadSpecial (registry: ModuleRegistry, special: SpecialPage | null, rootLayout: string | null): Promise<RenderablePage | null> {
   if (special === null) return null
   return {
     page: await registry.load<PageModule>(special.file, 'page'),
     layouts: await loadLayouts(registry, special.layouts),
-    hasRootLayout: false
+    hasRootLayout: rootLayout !== null && special.layouts[0] === rootLayout
   }
 }
 
@@ -89,9 +89,6 @@ async function nexRoutes (app: FastifyInstance, options: RoutesOptions): Promise
   const registry = new ModuleRegistry(opts.loader, opts.dir)
   const isRootLayout = (layouts: readonly string[]): boolean => table.rootLayout !== null && layouts[0] === table.rootLayout
 
-  const withRoot = (target: RenderablePage | null): RenderablePage | null =>
-    target === null ? null : { ...target, hasRootLayout: isRootLayout(target.layouts.map(l => l.file)) }
-
   const pages: Array<{ entry: PageEntry, target: RenderablePage, errorPage: RenderablePage | null }> = []
   for (const entry of table.pages) {
     const layouts = await loadLayouts(registry, entry.layouts)
@@ -100,12 +97,12 @@ async function nexRoutes (app: FastifyInstance, options: RoutesOptions): Promise
       layouts,
       hasRootLayout: isRootLayout(entry.layouts)
     }
-    pages.push({ entry, target, errorPage: withRoot(await loadSpecial(registry, entry.errorPage)) })
+    pages.push({ entry, target, errorPage: await loadSpecial(registry, entry.errorPage, table.rootLayout) })
   }
   const apis: Array<{ entry: ApiEntry, slot: ModuleSlot<ApiModule> }> = []
   for (const entry of table.api) apis.push({ entry, slot: await registry.load<ApiModule>(entry.file, 'api') })
-  const notFoundPage = withRoot(await loadSpecial(registry, table.notFound))
-  const rootErrorPage = withRoot(await loadSpecial(registry, table.rootError))
+  const notFoundPage = await loadSpecial(registry, table.notFound, table.rootLayout)
+  const rootErrorPage = await loadSpecial(registry, table.rootError, table.rootLayout)
 
   const listing: RouteListing[] = [
     ...pages.map(({ entry, target }) => ({
