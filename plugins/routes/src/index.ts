@@ -57,12 +57,17 @@ declare module 'fastify' {
 
 const ACTION_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const
 
+/** Whether a layout chain starts with the root layout (which renders the document itself). */
+function startsWithRoot (layouts: readonly string[], rootLayout: string | null): boolean {
+  return rootLayout !== null && layouts[0] === rootLayout
+}
+
 async function loadSpecial (registry: ModuleRegistry, special: SpecialPage | null, rootLayout: string | null): Promise<RenderablePage | null> {
   if (special === null) return null
   return {
     page: await registry.load<PageModule>(special.file, 'page'),
     layouts: await loadLayouts(registry, special.layouts),
-    hasRootLayout: rootLayout !== null && special.layouts[0] === rootLayout
+    hasRootLayout: startsWithRoot(special.layouts, rootLayout)
   }
 }
 
@@ -87,7 +92,6 @@ async function nexRoutes (app: FastifyInstance, options: RoutesOptions): Promise
   const opts: NormalizedRoutesOptions = normalizeOptions(options)
   const table = await buildRouteTable(opts.dir)
   const registry = new ModuleRegistry(opts.loader, opts.dir)
-  const isRootLayout = (layouts: readonly string[]): boolean => table.rootLayout !== null && layouts[0] === table.rootLayout
 
   const pages: Array<{ entry: PageEntry, target: RenderablePage, errorPage: RenderablePage | null }> = []
   for (const entry of table.pages) {
@@ -95,7 +99,7 @@ async function nexRoutes (app: FastifyInstance, options: RoutesOptions): Promise
     const target: RenderablePage = {
       page: await registry.load<PageModule>(entry.file, 'page'),
       layouts,
-      hasRootLayout: isRootLayout(entry.layouts)
+      hasRootLayout: startsWithRoot(entry.layouts, table.rootLayout)
     }
     pages.push({ entry, target, errorPage: await loadSpecial(registry, entry.errorPage, table.rootLayout) })
   }
