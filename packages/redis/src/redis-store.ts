@@ -1,5 +1,5 @@
 /**
- * The Redis page store. Layout: one hash per page, `${prefix}page:{<pageId>}` (the braces are a Cluster
+ * The Redis page store. Layout: one hash per page, `${prefix}${namespace}:{<pageId>}` (the braces are a Cluster
  * hash tag), holding each state key as field `.<key>` (JSON text) plus the meta field `__v`, a write
  * token replaced by every write. One PEXPIRE slides the whole page.
  *
@@ -28,6 +28,11 @@ export interface RedisStoreOptions {
   clientOptions?: RedisOptions
   /** Prefix of every key the store writes. Default `'nex:'`. */
   prefix?: string
+  /**
+   * What the store holds, the key segment after the prefix: `'page'` for page state, `'session'` for a
+   * session store, so both can share one Redis and one prefix. Default `'page'`.
+   */
+  namespace?: string
   /** Sliding lifetime of a page in ms (from its last write or touch). Default 1 h. */
   ttl?: number
   /** Most bytes one page may hold, counted like the memory store. Default 64 KiB. */
@@ -96,6 +101,7 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
     url,
     clientOptions,
     prefix = 'nex:',
+    namespace = 'page',
     ttl = 3_600_000,
     maxPageBytes = 65_536,
     maxUpdateAttempts = 50
@@ -104,6 +110,9 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
     throw new FST_NEX_STATE_INVALID_OPTION('client', 'an ioredis client, or "url" a Redis URL (exactly one of the two)', describe(userClient ?? url))
   }
   if (typeof prefix !== 'string') throw new FST_NEX_STATE_INVALID_OPTION('prefix', 'a string', describe(prefix))
+  if (typeof namespace !== 'string' || !/^[\w-]+$/.test(namespace)) {
+    throw new FST_NEX_STATE_INVALID_OPTION('namespace', 'a non-empty string of letters, digits, "_" or "-"', describe(namespace))
+  }
   assertPositiveInteger('ttl', ttl)
   assertPositiveInteger('maxPageBytes', maxPageBytes)
   assertPositiveInteger('maxUpdateAttempts', maxUpdateAttempts)
@@ -130,7 +139,7 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
     if (closed) throw new FST_NEX_STATE_STORE_CLOSED()
   }
 
-  const pageKey = (pageId: string): string => `${prefix}page:{${pageId}}`
+  const pageKey = (pageId: string): string => `${prefix}${namespace}:{${pageId}}`
 
   /** Runs one Redis call; any Redis failure (error, timeout, disconnect) becomes a 503. */
   async function redis<T> (call: () => Promise<T>): Promise<T> {

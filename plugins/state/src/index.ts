@@ -201,7 +201,7 @@ export default nexState
 
 export type { JsonValue, PageState, PageStore, Widen } from './types.js'
 export type { MemoryStoreOptions, StateOptions } from './options.js'
-export { DEFAULTS } from './options.js'
+export { DEFAULTS, resolveSecrets } from './options.js'
 export { createMemoryStore, type MemoryStore } from './memory-store.js'
 export { createPageIdSigner, PAGE_ID_LENGTH, type PageIdSigner } from './lib/page-id.js'
 export { describeNonJson } from './lib/json.js'

@@ -88,7 +88,11 @@ export function normalizeMemoryStoreOptions (options: MemoryStoreOptions = {}): 
   })
 }
 
-function resolveSecrets (option: unknown, env: NodeJS.ProcessEnv): { secrets: [string, ...string[]], generated: boolean } {
+/**
+ * The secrets to sign with: the option, else NEX_SECRET, else (outside production) one random secret per
+ * process; in production a missing secret throws FST_NEX_STATE_MISSING_SECRET. Shared by Nex plugins.
+ */
+export function resolveSecrets (option: unknown, env: NodeJS.ProcessEnv = process.env): { secrets: [string, ...string[]], generated: boolean } {
   if (option !== undefined) {
     const list: unknown[] = Array.isArray(option) ? option : [option]
     const [first, ...rest] = list

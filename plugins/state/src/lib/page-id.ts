@@ -21,10 +21,14 @@ export interface PageIdSigner {
   verify (id: unknown): boolean
 }
 
-/** Builds a signer; the first secret signs, every secret verifies (rotation). */
-export function createPageIdSigner (secrets: readonly [string, ...string[]]): PageIdSigner {
-  const signingKey = deriveKey(secrets[0])
-  const keys = [signingKey, ...secrets.slice(1).map(deriveKey)]
+/**
+ * Builds a signer; the first secret signs, every secret verifies (rotation). `purpose` separates kinds of
+ * ids signed with one secret (page ids, session ids): an id of one purpose never verifies for another.
+ */
+export function createPageIdSigner (secrets: readonly [string, ...string[]], purpose = 'page-id'): PageIdSigner {
+  const derive = (secret: string): KeyObject => deriveKey(secret, purpose)
+  const signingKey = derive(secrets[0])
+  const keys = [signingKey, ...secrets.slice(1).map(derive)]
   const pool = Buffer.alloc(NONCE_BYTES * POOLED_NONCES)
   let offset = pool.length
 
@@ -60,6 +64,6 @@ function tag (key: KeyObject, nonce: string): string {
 
 // A key derived for this purpose only, so the app secret can also sign other things (cookies, CSRF
 // tokens) without a tag from one context ever being valid in another.
-function deriveKey (secret: string): KeyObject {
-  return createSecretKey(new Uint8Array(hkdfSync('sha256', secret, '', 'nex:page-id:v1', 32)))
+function deriveKey (secret: string, purpose: string): KeyObject {
+  return createSecretKey(new Uint8Array(hkdfSync('sha256', secret, '', `nex:${purpose}:v1`, 32)))
 }
