@@ -14,7 +14,8 @@
  * version again (no ABA between a read and its compare-and-set).
  */
 import { randomBytes } from 'node:crypto'
-import { Redis, type RedisOptions } from 'ioredis'
+import { Redis, ReplyError, type RedisOptions } from 'ioredis'
+import { trackAvailability, withTimeout } from './availability.js'
 import { createPageQueue, encodeStateValue, errors, KEY_OVERHEAD_BYTES, pageBaseBytes, type JsonValue, type PageStore, type Widen } from '@nex/state'
 
 const { FST_NEX_STATE_INVALID_OPTION, FST_NEX_STATE_PAGE_TOO_LARGE, FST_NEX_STATE_STORE_CLOSED, FST_NEX_STATE_STORE_UNAVAILABLE } = errors
@@ -39,6 +40,13 @@ export interface RedisStoreOptions {
   maxPageBytes?: number
   /** How many times `update` retries a compare-and-set lost to another process. Default 50. */
   maxUpdateAttempts?: number
+  /**
+   * Longest one Redis call may take, in ms: the client's `commandTimeout` when it has one, else this
+   * (the store then times calls out itself). Also bounds the background probe of an outage. Default 1000.
+   */
+  timeout?: number
+  /** Pause between probes while Redis is down, in ms. Default 250. */
+  probeInterval?: number
 }
 
 /** Client options the store uses for a client it creates from `url`: fail fast, RESP2. */
@@ -104,7 +112,8 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
     namespace = 'page',
     ttl = 3_600_000,
     maxPageBytes = 65_536,
-    maxUpdateAttempts = 50
+    maxUpdateAttempts = 50,
+    probeInterval = 250
   } = options ?? {}
   if ((userClient === undefined) === (url === undefined)) {
     throw new FST_NEX_STATE_INVALID_OPTION('client', 'an ioredis client, or "url" a Redis URL (exactly one of the two)', describe(userClient ?? url))
@@ -116,6 +125,8 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
   assertPositiveInteger('ttl', ttl)
   assertPositiveInteger('maxPageBytes', maxPageBytes)
   assertPositiveInteger('maxUpdateAttempts', maxUpdateAttempts)
+  assertPositiveInteger('probeInterval', probeInterval)
+  if (options.timeout !== undefined) assertPositiveInteger('timeout', options.timeout)
 
   const owned = userClient === undefined
   const client = (userClient ?? new Redis(url as string, { ...DEFAULT_CLIENT_OPTIONS, ...clientOptions })) as ScriptedRedis
@@ -126,7 +137,17 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
 
   // With the offline queue off, commands sent before the first `ready` fail: wait for it, bounded.
   let firstReady: Promise<void> | null = owned ? waitReady(client, (clientOptions?.connectTimeout ?? 2000) + 500) : null
-  firstReady?.then(() => { firstReady = null }, noop)
+  // Settled either way, it is done: later calls go straight to the client (and fail fast if it is down).
+  const settle = (): void => { firstReady = null }
+  firstReady?.then(settle, settle)
+
+  // ioredis times out its own commands when `commandTimeout` is set; otherwise the store does.
+  const clientTimeout = client.options.commandTimeout
+  const timeout = clientTimeout ?? options.timeout ?? DEFAULT_CLIENT_OPTIONS.commandTimeout as number
+  const bounded = clientTimeout === undefined
+    ? <T>(promise: Promise<T>): Promise<T> => withTimeout(promise, timeout)
+    : <T>(promise: Promise<T>): Promise<T> => promise
+  const availability = trackAvailability(client, { probeInterval, probeTimeout: timeout })
 
   const nonce = randomBytes(6).toString('base64url')
   let writes = 0
@@ -141,19 +162,23 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
 
   const pageKey = (pageId: string): string => `${prefix}${namespace}:{${pageId}}`
 
-  /** Runs one Redis call; any Redis failure (error, timeout, disconnect) becomes a 503. */
+  /**
+   * Runs one Redis call; any Redis failure (error, timeout, disconnect) becomes a 503. A connection
+   * failure or timeout marks Redis down, and calls fail at once until a probe sees it answer again. A
+   * reply error (e.g. OOM under `maxmemory`) is Redis answering: it fails only this call.
+   */
   async function redis<T> (call: () => Promise<T>): Promise<T> {
     assertOpen()
+    if (!availability.up) throw new FST_NEX_STATE_STORE_UNAVAILABLE()
     try {
       if (firstReady !== null) await firstReady
-      return await call()
+      return await bounded(call())
     } catch (err) {
       if (closed) throw new FST_NEX_STATE_STORE_CLOSED()
+      if (!(err instanceof ReplyError)) availability.failed()
       throw new FST_NEX_STATE_STORE_UNAVAILABLE({ cause: err })
     }
   }
-
-  /** Runs `op` after earlier writes to the page (a promise chain per page, removed when idle). */
 
   /** One write script call; resolves true when written, false on a version conflict. */
   async function write (pageId: string, key: string, json: string | undefined, expected: string): Promise<boolean> {
@@ -222,13 +247,24 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
       await redis(() => client.pexpire(pageKey(pageId), ttl))
     },
 
+    // Readiness asks Redis itself, also while calls are failing fast: that is how it sees recovery.
     async ping () {
-      await redis(() => client.ping())
+      assertOpen()
+      try {
+        if (firstReady !== null) await firstReady
+        await bounded(client.ping())
+        availability.succeeded()
+      } catch (err) {
+        if (closed) throw new FST_NEX_STATE_STORE_CLOSED()
+        availability.failed()
+        throw new FST_NEX_STATE_STORE_UNAVAILABLE({ cause: err })
+      }
     },
 
     async close () {
       if (closed) return
       closed = true
+      availability.stop()
       if (owned) {
         await client.quit().catch(() => client.disconnect())
       }

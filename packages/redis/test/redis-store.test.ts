@@ -137,6 +137,52 @@ t.test('a paused (SIGSTOP) server gives FST_NEX_STATE_STORE_UNAVAILABLE within c
   t.equal(await store.get('p', 'n'), 2)
 })
 
+t.test('during a stall, a burst of 100 calls on one page all fail within one timeout: nothing waits in line', async (t) => {
+  const commandTimeout = 300
+  const client = await ready(connect({ commandTimeout }))
+  const store = createRedisStore({ client, prefix: freshPrefix(), probeInterval: 50 })
+  t.teardown(() => store.close())
+  await store.set('p', 'n', 0)
+
+  server.pause()
+  t.teardown(() => server.resume())
+  const started = Date.now()
+  const outcomes = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => i % 2 === 0
+    ? store.update('p', 'n', 0, (n) => n + 1)
+    : store.get('p', 'n')))
+  const elapsed = Date.now() - started
+  t.ok(outcomes.every((outcome) => outcome.status === 'rejected' &&
+    (outcome.reason as { code?: string }).code === 'FST_NEX_STATE_STORE_UNAVAILABLE'), 'every call is a 503')
+  t.ok(elapsed < commandTimeout + 400, `all 100 settled after ${elapsed} ms (one timeout, not one per queued update)`)
+  const quick = Date.now()
+  await t.rejects(store.get('p', 'n'), { code: 'FST_NEX_STATE_STORE_UNAVAILABLE' })
+  t.ok(Date.now() - quick < 50, 'while Redis is known to be down, calls fail at once')
+
+  server.resume()
+  const resumedAt = Date.now()
+  const value = await retryUntil(3000, async () => await store.get('p', 'n'))
+  t.equal(value, 0, 'no update was applied: each one failed before it wrote')
+  t.ok(Date.now() - resumedAt < 1500, `serving again ${Date.now() - resumedAt} ms after the stall ended`)
+})
+
+t.test('a user client without commandTimeout is still bounded by the store\'s timeout', async (t) => {
+  const client = new Redis(server.url, { protocol: 2, maxRetriesPerRequest: 1 })
+  client.on('error', () => {})
+  t.teardown(() => { client.disconnect() })
+  await ready(client)
+  const store = createRedisStore({ client, prefix: freshPrefix(), timeout: 250 })
+  t.teardown(() => store.close())
+  await store.set('p', 'n', 1)
+  server.pause()
+  t.teardown(() => server.resume())
+  const started = Date.now()
+  await t.rejects(store.get('p', 'n'), { code: 'FST_NEX_STATE_STORE_UNAVAILABLE' })
+  const elapsed = Date.now() - started
+  t.ok(elapsed >= 200 && elapsed < 650, `rejected after ${elapsed} ms`)
+  server.resume()
+  t.equal(await retryUntil(3000, async () => await store.get('p', 'n')), 1)
+})
+
 t.test('after a redis-server restart (same port, data lost) the store recovers without a new client', async (t) => {
   const store = createRedisStore({ client: shared, prefix: freshPrefix() })
   t.teardown(() => store.close())

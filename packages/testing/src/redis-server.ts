@@ -6,8 +6,8 @@
  *   t.teardown(() => redis.stop())
  *   const client = new Redis(redis.url)
  *
- * `pause()`/`resume()` send SIGSTOP/SIGCONT (a stalled server: TCP up, no replies); `restart()` brings
- * the server back on the same port (an outage and recovery). No Redis client library is needed.
+ * `pause()`/`resume()` send SIGSTOP/SIGCONT (a stalled server: TCP up, no replies); `crash()` kills it
+ * (connections refused) and `restart()` brings it back on the same port (an outage and recovery). No Redis client library is needed.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs'
@@ -37,7 +37,12 @@ export interface RedisServer {
   pause (): void
   /** Unfreezes a paused server (SIGCONT). */
   resume (): void
-  /** Stops the server and starts a new one on the same port (data is lost: persistence is off). */
+  /**
+   * Kills the server (SIGKILL) and keeps its port for `restart()`: connections are refused meanwhile
+   * (a crashed Redis). Unlike `stop()`, the server can come back.
+   */
+  crash (): Promise<void>
+  /** Stops the server (if running) and starts a new one on the same port (data is lost: persistence is off). */
   restart (): Promise<void>
 }
 
@@ -132,6 +137,10 @@ export async function startRedisServer (options: RedisServerOptions = {}): Promi
     },
     resume () {
       child?.kill('SIGCONT')
+    },
+    async crash () {
+      if (stopped) throw new Error('startRedisServer: crash() after stop()')
+      await kill()
     },
     async restart () {
       if (stopped) throw new Error('startRedisServer: restart() after stop()')

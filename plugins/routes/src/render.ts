@@ -105,13 +105,25 @@ export function documentShell (ctx: Context, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title>${ctx.scripts().value}</head><body>${body}</body></html>`
 }
 
-/** The safe description of an error for error pages and JSON bodies. */
+/**
+ * What a 5xx says outside development: never the error's own message (it may name hosts, queries,
+ * paths), only what the status means for the visitor. A 503 is temporary, so it says so.
+ */
+const PUBLIC_5XX_MESSAGES: Readonly<Record<number, string>> = {
+  503: 'The service is temporarily unavailable. Please try again in a moment.'
+}
+
+/**
+ * The safe description of an error for error pages and JSON bodies. A coded 503 keeps its code in
+ * production: "which dependency is down" (FST_NEX_STATE_STORE_UNAVAILABLE) helps clients and reveals nothing.
+ */
 export function errorInfo (error: FastifyError, statusCode: number, dev: boolean): ErrorInfo {
+  const exposed = statusCode < 500 || dev
   const info: ErrorInfo = {
     statusCode,
-    message: statusCode < 500 || dev ? error.message : 'Internal Server Error'
+    message: exposed ? error.message : PUBLIC_5XX_MESSAGES[statusCode] ?? 'Internal Server Error'
   }
-  if (typeof error.code === 'string' && (statusCode < 500 || dev)) info.code = error.code
+  if (typeof error.code === 'string' && (exposed || statusCode === 503)) info.code = error.code
   if (dev && typeof error.stack === 'string') info.stack = error.stack
   return info
 }

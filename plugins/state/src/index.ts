@@ -10,6 +10,7 @@
  *   before anything is looked up or allocated. Navigations (GETs rendering a whole page) ignore the id.
  * - `onRoute`: adds a `preValidation` check of the form field (urlencoded/multipart bodies, parsed by
  *   then) to every POST/PUT/PATCH/DELETE route registered after this plugin — register it first.
+ * - `onError`: `Retry-After` on the 503 of an unavailable store.
  * - `onResponse`: slides the carried page's TTL with one `touch`, unless a write already did.
  *
  * Decorators: `fastify.nexState`; `request.carriedPageId`, `request.pageState`, `request.pageId`,
@@ -25,6 +26,7 @@ import { FST_NEX_STATE_ALREADY_REGISTERED, FST_NEX_STATE_INVALID_PAGE_ID } from 
 import { kCarriedPageId, kCarriedPageWritten, kPageHandle } from './symbols.js'
 import { createPageIdSigner } from './lib/page-id.js'
 import { createMemoryStore } from './memory-store.js'
+import { retryAfterHook } from './lib/retry-after.js'
 import { PageHandle } from './page-handle.js'
 import type { PageState, PageStore } from './types.js'
 
@@ -67,7 +69,7 @@ interface StateRequest extends FastifyRequest {
 }
 
 async function plugin (fastify: FastifyInstance, options: StateOptions): Promise<void> {
-  const { secrets, secretGenerated, store: userStore, memory, header, field } = normalizeOptions(options)
+  const { secrets, secretGenerated, store: userStore, memory, header, field, retryAfter } = normalizeOptions(options)
 
   if (fastify.hasDecorator('nexState') || fastify.hasRequestDecorator('pageState')) {
     throw new FST_NEX_STATE_ALREADY_REGISTERED()
@@ -160,6 +162,8 @@ async function plugin (fastify: FastifyInstance, options: StateOptions): Promise
     done()
   }
 
+  fastify.addHook('onError', retryAfterHook(retryAfter))
+
   fastify.addHook('onResponse', function touchPage (request, _reply, done) {
     const id = (request as StateRequest)[kCarriedPageId]
     if (id !== null && !(request as StateRequest)[kCarriedPageWritten]) {
@@ -205,5 +209,6 @@ export { DEFAULTS, resolveSecrets } from './options.js'
 export { createMemoryStore, type MemoryStore } from './memory-store.js'
 export { createPageIdSigner, PAGE_ID_LENGTH, type PageIdSigner } from './lib/page-id.js'
 export { describeNonJson } from './lib/json.js'
+export { isNexUnavailable, retryAfterHook } from './lib/retry-after.js'
 export { createPageQueue, encodeStateValue, entryBytes, pageBaseBytes, KEY_OVERHEAD_BYTES, PAGE_OVERHEAD_BYTES, type PageQueue } from './store-kit.js'
 export * as errors from './errors.js'

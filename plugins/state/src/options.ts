@@ -34,6 +34,8 @@ export interface StateOptions extends MemoryStoreOptions {
   header?: string
   /** Form field that carries the page id on plain (no-JS) form posts. @default '_nex_page' */
   field?: string
+  /** Seconds sent in `Retry-After` with the 503 of an unavailable store (e.g. Redis down). @default 1 */
+  retryAfter?: number
 }
 
 export interface NormalizedOptions {
@@ -44,6 +46,7 @@ export interface NormalizedOptions {
   readonly memory: Readonly<Required<MemoryStoreOptions>>
   readonly header: string
   readonly field: string
+  readonly retryAfter: number
 }
 
 export const DEFAULTS = Object.freeze({
@@ -52,7 +55,8 @@ export const DEFAULTS = Object.freeze({
   maxPageBytes: 65_536,
   maxBytes: 67_108_864,
   header: 'x-nex-page-id',
-  field: '_nex_page'
+  field: '_nex_page',
+  retryAfter: 1
 })
 
 const MIN_SECRET_LENGTH = 32
@@ -70,7 +74,8 @@ export function normalizeOptions (options: StateOptions = {}, env: NodeJS.Proces
     store: options.store === undefined ? null : checkStore(options.store),
     memory: normalizeMemoryStoreOptions(options),
     header: checkHeader(options.header),
-    field: checkString('field', options.field, DEFAULTS.field)
+    field: checkString('field', options.field, DEFAULTS.field),
+    retryAfter: positiveInteger('retryAfter', options.retryAfter, DEFAULTS.retryAfter)
   })
 }
 
