@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto'
 import { Redis, ReplyError, type RedisOptions } from 'ioredis'
 import { trackAvailability, withTimeout } from './availability.js'
+import { firstReadyGate } from './lib/ready.js'
 import { createPageQueue, encodeStateValue, errors, KEY_OVERHEAD_BYTES, pageBaseBytes, type JsonValue, type PageStore, type Widen } from '@nex/state'
 
 const { FST_NEX_STATE_INVALID_OPTION, FST_NEX_STATE_PAGE_TOO_LARGE, FST_NEX_STATE_STORE_CLOSED, FST_NEX_STATE_STORE_UNAVAILABLE } = errors
@@ -136,10 +137,7 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
   client.defineCommand('nexPageWrite', { numberOfKeys: 1, lua: WRITE_SCRIPT })
 
   // With the offline queue off, commands sent before the first `ready` fail: wait for it, bounded.
-  let firstReady: Promise<void> | null = owned ? waitReady(client, (clientOptions?.connectTimeout ?? 2000) + 500) : null
-  // Settled either way, it is done: later calls go straight to the client (and fail fast if it is down).
-  const settle = (): void => { firstReady = null }
-  firstReady?.then(settle, settle)
+  const firstReady = owned ? firstReadyGate(client) : null
 
   // ioredis times out its own commands when `commandTimeout` is set; otherwise the store does.
   const clientTimeout = client.options.commandTimeout
@@ -171,7 +169,7 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
     assertOpen()
     if (!availability.up) throw new FST_NEX_STATE_STORE_UNAVAILABLE()
     try {
-      if (firstReady !== null) await firstReady
+      if (firstReady !== null) await firstReady()
       return await bounded(call())
     } catch (err) {
       if (closed) throw new FST_NEX_STATE_STORE_CLOSED()
@@ -251,7 +249,7 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
     async ping () {
       assertOpen()
       try {
-        if (firstReady !== null) await firstReady
+        if (firstReady !== null) await firstReady()
         await bounded(client.ping())
         availability.succeeded()
       } catch (err) {
@@ -270,31 +268,6 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
       }
     }
   }
-}
-
-function waitReady (client: Redis, timeout: number): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve()
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup()
-      reject(new Error(`Redis did not become ready within ${timeout} ms`))
-    }, timeout)
-    const onReady = (): void => {
-      cleanup()
-      resolve()
-    }
-    const onEnd = (): void => {
-      cleanup()
-      reject(new Error('Redis connection ended before it became ready'))
-    }
-    function cleanup (): void {
-      clearTimeout(timer)
-      client.off('ready', onReady)
-      client.off('end', onEnd)
-    }
-    client.once('ready', onReady)
-    client.once('end', onEnd)
-  })
 }
 
 function assertPositiveInteger (name: string, value: unknown): void {

@@ -1,6 +1,6 @@
 /**
  * @nex/testing: helpers for testing Nex apps and Nex parts: a browser-like `inject` client, the
- * page-store contract suite, and a throwaway real redis-server.
+ * page-store and pub/sub contract suites, and a throwaway real redis-server.
  */
 export {
   createTestClient,
@@ -12,4 +12,5 @@ export {
   type TestClientOptions
 } from './client.js'
 export { testPageStore, type PageStoreFactory, type PageStoreFactoryOptions } from './store-contract.js'
+export { createInbox, testPubSub, type Inbox, type PubSubFactory, type PubSubFactoryOptions } from './pubsub-contract.js'
 export { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js'
