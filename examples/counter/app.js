@@ -1,4 +1,5 @@
-// Builds the counter app: page state (memory store) + file routes from src/ + static files from public/.
+// Builds the counter app: page state (Redis when REDIS_URL is set, else memory) + file routes from src/ +
+// static files from public/.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
@@ -6,6 +7,7 @@ import Fastify from 'fastify'
 import fastifyStatic from '@fastify/static'
 import nexState from '@nex/state'
 import nexRoutes from '@nex/routes'
+import { redisFromEnv } from '@nex/redis'
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -22,10 +24,16 @@ function secret () {
   return readFileSync(file, 'utf8').trim()
 }
 
-/** @param {import('fastify').FastifyServerOptions} [options] */
-export async function build (options = {}) {
+/**
+ * @param {import('fastify').FastifyServerOptions} [options]
+ * @param {{ env?: NodeJS.ProcessEnv }} [config] where REDIS_URL is read (default process.env)
+ */
+export async function build (options = {}, { env = process.env } = {}) {
   const app = Fastify(options)
-  await app.register(nexState, { secret: secret() })
+  // REDIS_URL set: page state lives in Redis, shared by every process; unset: the in-memory default.
+  const redis = await redisFromEnv({ env, onNotReady: (err) => app.log.warn(err.message) })
+  if (redis !== null) app.addHook('onClose', () => redis.close())
+  await app.register(nexState, { secret: secret(), store: redis?.pageStore })
   await app.register(nexRoutes, { dir: here('./src') })
   await app.register(fastifyStatic, { root: here('./public'), dotfiles: 'ignore', index: false })
   return app
