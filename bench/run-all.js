@@ -7,6 +7,7 @@ import { environmentLine, fmt, table } from './lib/harness.js'
 const BENCHMARKS = [
   { file: 'counter-page.js', what: 'GET / counter page (req/s)', target: 0.90 },
   { file: 'counter-increment.js', what: 'POST ?/increment action (req/s)', target: 0.85 },
+  { file: 'counter-increment-redis.js', what: 'POST ?/increment, Redis (nex) vs memory (reference) store (req/s)', target: 0.5 },
   { file: 'render-html.js', what: '~24 KB page render vs ghtml (ops/s)', target: 1.0 }
 ]
 
@@ -60,6 +61,8 @@ for (const r of results) {
 console.log('\n# summary')
 console.log(environmentLine())
 console.log(table(rows))
+// Figures a benchmark reports besides its ratio (e.g. Redis commands per action).
+for (const r of results) for (const note of r.ok ? r.summary.notes ?? [] : []) console.log(note)
 console.log('ratio = median over rounds of nex/reference measured back to back; reference/nex = medians of rounds.')
 console.log(`total time ${((Date.now() - started) / 1000).toFixed(0)} s`)
 if (results.some(r => !r.ok)) process.exitCode = 1

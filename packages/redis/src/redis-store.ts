@@ -4,11 +4,13 @@
  * token replaced by every write. One PEXPIRE slides the whole page.
  *
  * Every write runs one Lua script (`nexPageWrite`, sent by EVALSHA) that checks `__v` when asked to,
- * enforces the per-page byte limit, writes, sets a new `__v` and PEXPIREs, atomically. `update` reads
- * in JS, runs `fn`, then writes only if `__v` is unchanged (compare-and-set), retrying on conflict: that
- * keeps concurrent updates from several processes correct over one shared connection, with no
- * WATCH/MULTI. Inside one process a per-page promise queue orders writes, so a process never races
- * itself and conflicts only come from other processes.
+ * enforces the per-page byte limit, writes, sets a new `__v` and PEXPIREs, atomically. `update` runs
+ * `fn` in JS on the value it last knew, then writes only if `__v` is unchanged (compare-and-set); on a
+ * conflict the script returns the current value and `fn` runs again: that keeps concurrent updates from
+ * several processes correct over one shared connection, with no WATCH/MULTI. The process remembers
+ * (bounded) the token and values of pages it wrote, so an update of a page nobody else wrote is one
+ * round trip; otherwise it reads first. Inside one process a per-page promise queue orders writes, so a
+ * process never races itself and conflicts only come from other processes.
  *
  * `__v` is a unique token, not a counter, so a page deleted (DEL) and written again never shows an old
  * version again (no ABA between a read and its compare-and-set).
@@ -17,6 +19,7 @@ import { randomBytes } from 'node:crypto'
 import { Redis, ReplyError, type RedisOptions } from 'ioredis'
 import { trackAvailability, withTimeout } from './availability.js'
 import { firstReadyGate } from './lib/ready.js'
+import { createKnownPages } from './lib/known-pages.js'
 import { createPageQueue, encodeStateValue, errors, KEY_OVERHEAD_BYTES, pageBaseBytes, type JsonValue, type PageStore, type Widen } from '@nex/state'
 
 const { FST_NEX_STATE_INVALID_OPTION, FST_NEX_STATE_PAGE_TOO_LARGE, FST_NEX_STATE_STORE_CLOSED, FST_NEX_STATE_STORE_UNAVAILABLE } = errors
@@ -59,47 +62,54 @@ export const DEFAULT_CLIENT_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   connectTimeout: 2000
 })
 
+// One HGETALL gives the write token, the field's current value and the page's size: the script runs
+// three commands for a write (HGETALL, HSET, PEXPIRE). On a token mismatch it returns the current token
+// and field value, so the caller can redo its update without another read.
 const WRITE_SCRIPT = `
 local key = KEYS[1]
 local expected = ARGV[1]
-local current = redis.call('HGET', key, '__v') or ''
-if expected ~= '*' and expected ~= current then
-  return {1, 0}
-end
-local op = ARGV[5]
 local field = ARGV[7]
-if op == 'set' then
-  local value = ARGV[8]
-  local bytes = tonumber(ARGV[4])
-  local all = redis.call('HGETALL', key)
-  for i = 1, #all, 2 do
-    local name = all[i]
-    if name ~= '__v' and name ~= field then
-      bytes = bytes + ${KEY_OVERHEAD_BYTES} + #name - 1 + #all[i + 1]
-    end
+local all = redis.call('HGETALL', key)
+local current = ''
+local stored = false
+local others = 0
+local bytes = tonumber(ARGV[4])
+for i = 1, #all, 2 do
+  local name = all[i]
+  if name == '__v' then
+    current = all[i + 1]
+  elseif name == field then
+    stored = all[i + 1]
+  else
+    others = others + 1
+    bytes = bytes + ${KEY_OVERHEAD_BYTES} + #name - 1 + #all[i + 1]
   end
+end
+if expected ~= '*' and expected ~= current then
+  return {1, 0, current, stored}
+end
+if ARGV[5] == 'set' then
+  local value = ARGV[8]
   bytes = bytes + ${KEY_OVERHEAD_BYTES} + #field - 1 + #value
   if bytes > tonumber(ARGV[3]) then
     return {2, bytes}
   end
   redis.call('HSET', key, field, value, '__v', ARGV[6])
-  redis.call('PEXPIRE', key, ARGV[2])
-  return {0, bytes}
-end
-if redis.call('HDEL', key, field) == 1 then
-  if redis.call('HLEN', key) <= 1 then
+elseif stored then
+  if others == 0 then
     redis.call('DEL', key)
     return {0, 0}
   end
+  redis.call('HDEL', key, field)
   redis.call('HSET', key, '__v', ARGV[6])
 end
 redis.call('PEXPIRE', key, ARGV[2])
-return {0, 0}
+return {0, bytes}
 `
 
 type ScriptedRedis = Redis & {
   nexPageWrite (key: string, expected: string, ttl: number, maxPageBytes: number, baseBytes: number,
-    op: 'set' | 'del', version: string, field: string, value?: string): Promise<[number, number]>
+    op: 'set' | 'del', version: string, field: string, value?: string): Promise<[number, number, string?, (string | null)?]>
 }
 
 const ANY_VERSION = '*'
@@ -152,6 +162,7 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
   const newVersion = (): string => `${nonce}.${(writes++).toString(36)}`
 
   const queue = createPageQueue()
+  const known = createKnownPages({ maxPages: 10_000, maxBytes: 8 * 1024 * 1024 })
   let closed = false
 
   function assertOpen (): void {
@@ -178,13 +189,26 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
     }
   }
 
-  /** One write script call; resolves true when written, false on a version conflict. */
-  async function write (pageId: string, key: string, json: string | undefined, expected: string): Promise<boolean> {
-    const [code, bytes] = await redis(() => json === undefined
-      ? client.nexPageWrite(pageKey(pageId), expected, ttl, maxPageBytes, pageBaseBytes(pageId), 'del', newVersion(), `.${key}`)
-      : client.nexPageWrite(pageKey(pageId), expected, ttl, maxPageBytes, pageBaseBytes(pageId), 'set', newVersion(), `.${key}`, json))
+  /** The outcome of one write script call. */
+  type WriteResult = { written: true } | { written: false, version: string, stored: string | null }
+
+  /**
+   * One write script call (`json` undefined: delete the key), checking the page's token unless
+   * `expected` is ANY_VERSION. `version` is the token the write sets.
+   */
+  async function write (pageId: string, key: string, json: string | undefined, expected: string, version: string): Promise<WriteResult> {
+    const reply = await redis(() => json === undefined
+      ? client.nexPageWrite(pageKey(pageId), expected, ttl, maxPageBytes, pageBaseBytes(pageId), 'del', version, `.${key}`)
+      : client.nexPageWrite(pageKey(pageId), expected, ttl, maxPageBytes, pageBaseBytes(pageId), 'set', version, `.${key}`, json))
+    const [code, bytes, current, stored] = reply
     if (code === 2) throw new FST_NEX_STATE_PAGE_TOO_LARGE(key, bytes, maxPageBytes)
-    return code === 0
+    return code === 0 ? { written: true } : { written: false, version: current ?? '', stored: stored ?? null }
+  }
+
+  /** A write that does not check the token: what this process knew about the page is no longer exact. */
+  async function overwrite (pageId: string, key: string, json: string | undefined): Promise<void> {
+    known.forget(pageId)
+    await write(pageId, key, json, ANY_VERSION, newVersion())
   }
 
   return {
@@ -206,7 +230,7 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
     async set (pageId, key, value) {
       assertOpen()
       const json = encodeStateValue(key, value)
-      await queue.run(pageId, () => write(pageId, key, json, ANY_VERSION))
+      await queue.run(pageId, () => overwrite(pageId, key, json))
     },
 
     async update<T extends JsonValue> (
@@ -217,28 +241,45 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
     ): Promise<Widen<T>> {
       assertOpen()
       const fallbackJson = encodeStateValue(key, fallback)
+      const field = `.${key}`
       return queue.run(pageId, async () => {
+        // What this process knows of the page saves the read: one round trip when nobody else wrote it.
+        let seen: { version: string, value: string | null } | undefined = known.lookup(pageId, field)
+        if (seen === undefined) {
+          const [stored, version] = await redis(() => client.hmget(pageKey(pageId), field, '__v'))
+          seen = { version: version ?? '', value: stored ?? null }
+        }
         for (let attempt = 1; ; attempt++) {
-          const [stored, version] = await redis(() => client.hmget(pageKey(pageId), `.${key}`, '__v'))
           // A fresh parse, also of the fallback, so an `fn` that mutates its argument changes nothing shared.
-          const next = await fn(JSON.parse(stored ?? fallbackJson) as Widen<T>)
+          const next = await fn(JSON.parse(seen.value ?? fallbackJson) as Widen<T>)
           const json = encodeStateValue(key, next)
-          if (await write(pageId, key, json, version ?? '')) return next
-          // Another process wrote the page between our read and our write: read again and redo `fn`.
+          const version = newVersion()
+          const result = await write(pageId, key, json, seen.version, version)
+          if (result.written) {
+            known.wrote(pageId, seen.version, version, field, json)
+            return next
+          }
+          // The page changed since `seen` (another process, an expiry): redo `fn` on what the script saw.
+          seen = { version: result.version, value: result.stored }
+          known.saw(pageId, seen.version, field, seen.value)
           if (attempt >= maxUpdateAttempts) throw new FST_NEX_STATE_STORE_UNAVAILABLE()
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt, 10)))
+          // A stale cache costs one retry at once; real contention backs off a little.
+          if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt, 10)))
         }
       })
     },
 
     async delete (pageId, key) {
       assertOpen()
-      await queue.run(pageId, () => write(pageId, key, undefined, ANY_VERSION))
+      await queue.run(pageId, () => overwrite(pageId, key, undefined))
     },
 
     async clear (pageId) {
       assertOpen()
-      await queue.run(pageId, () => redis(() => client.del(pageKey(pageId))))
+      await queue.run(pageId, async () => {
+        known.forget(pageId)
+        await redis(() => client.del(pageKey(pageId)))
+      })
     },
 
     async touch (pageId) {

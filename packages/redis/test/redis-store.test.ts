@@ -43,6 +43,29 @@ t.test('200 concurrent updates from two store instances (two clients) end at exa
   t.same([...results].sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i + 1), 'each update saw exactly the previous one')
 })
 
+t.test('an update after another process wrote the page redoes fn on the current value (no stale cache)', async (t) => {
+  const prefix = freshPrefix()
+  const a = createRedisStore({ client: shared, prefix })
+  const b = createRedisStore({ client: await ready(connect()), prefix })
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const seenByA: number[] = []
+  const incrementOnA = (): Promise<number> => a.update('p', 'n', 0, (n) => {
+    seenByA.push(n)
+    return n + 1
+  })
+  t.equal(await incrementOnA(), 1)
+  t.equal(await b.update('p', 'n', 0, (n) => n + 10), 11, 'b sees a\'s write')
+  t.equal(await incrementOnA(), 12, 'a does not reuse what it remembered from its own write')
+  t.same(seenByA, [0, 1, 11], 'a ran fn on its stale value once, then again on the value the script returned')
+  await b.set('p', 'other', 'x')
+  await b.delete('p', 'n')
+  t.equal(await incrementOnA(), 1, 'a delete by another process is seen too')
+  await a.clear('p')
+  await b.set('p', 'n', 41)
+  t.equal(await incrementOnA(), 42, 'after a clear and a write elsewhere')
+  t.equal(await b.get('p', 'n'), 42)
+})
+
 t.test('layout: one hash per page, every page key has a TTL after writes', async (t) => {
   const prefix = freshPrefix()
   const ttl = 60_000
