@@ -1,11 +1,14 @@
 /**
- * The context handed to page, layout, action and API code: request data, the page state handle and
- * the response helpers (htmx headers, redirects, status). One object per request, no globals.
+ * The context handed to page, layout, action and API code: request data, the page state handle, the
+ * session and the response helpers (htmx headers, redirects, status). One object per request, no globals.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { html, isSafeHtml, raw, type SafeHtml } from '@nex/html'
 import type { PageState } from '@nex/state'
-import { StateNotRegisteredError, UnsafeRedirectError } from './errors.js'
+// The subpath holds only the types, not the plugin's `request.session` declaration, so an app using
+// another session plugin can still use @nex/routes.
+import type { Session } from '@nex/session/types'
+import { SessionNotRegisteredError, StateNotRegisteredError, UnsafeRedirectError } from './errors.js'
 import { isHtmxRequest, wantsFullPage } from './lib/request-kind.js'
 import { isSameOriginPath } from './lib/redirect.js'
 import type { Assets } from './assets.js'
@@ -95,6 +98,13 @@ export class Context<P extends Params = Params> {
     const request = this.request as FastifyRequest & { pageState?: PageState }
     if (request.pageState === undefined) throw new StateNotRegisteredError()
     return request.pageState
+  }
+
+  /** The browser's session and flash messages (needs @nex/session). */
+  get session (): Session {
+    const request = this.request as FastifyRequest & { session?: Session }
+    if (request.session === undefined) throw new SessionNotRegisteredError()
+    return request.session
   }
 
   /** The id of this page view, or null without @nex/state. */

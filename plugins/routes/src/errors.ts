@@ -59,6 +59,13 @@ export const StateNotRegisteredError = createError(
   500
 )
 
+/** `ctx.session` used in an app without @nex/session. */
+export const SessionNotRegisteredError = createError(
+  'FST_NEX_ROUTES_NO_SESSION',
+  '@nex/routes: ctx.session needs @nex/session; register it before @nex/routes: app.register(nexSession)',
+  500
+)
+
 /** A render, layout or handler returned something that is not markup. */
 export const InvalidRenderResultError = createError<[file: string, got: string]>(
   'FST_NEX_ROUTES_INVALID_RENDER_RESULT',

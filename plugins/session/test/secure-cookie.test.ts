@@ -1,0 +1,71 @@
+// `Secure` on the session cookie over a real TLS listener (a self-signed certificate made by openssl for
+// this run), for both backends; none over plain HTTP.
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { request as httpsRequest } from 'node:https'
+import { request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { buildApp } from './helpers.js'
+
+function makeCertificate (): { key: Buffer, cert: Buffer } {
+  const dir = mkdtempSync(join(tmpdir(), 'nex-session-tls-'))
+  try {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'
+    ], { stdio: 'ignore' })
+    return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** POSTs a JSON body over a real socket and resolves with the Set-Cookie headers. */
+async function post (url: string, body: unknown, ca?: Buffer): Promise<string[]> {
+  const send = url.startsWith('https:') ? httpsRequest : httpRequest
+  return await new Promise((resolve, reject) => {
+    const req = send(url, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, ...(ca === undefined ? {} : { ca }) }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.headers['set-cookie'] ?? []))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(JSON.stringify(body))
+  })
+}
+
+let openssl = true
+try {
+  execFileSync('openssl', ['version'], { stdio: 'ignore' })
+} catch {
+  openssl = false
+}
+
+const { key, cert } = openssl ? makeCertificate() : { key: Buffer.alloc(0), cert: Buffer.alloc(0) }
+
+for (const backend of ['store', 'cookie'] as const) {
+  t.test(`${backend} backend: Secure over TLS with secure: "auto"`, { skip: openssl ? false : 'openssl is not installed' }, async (t) => {
+    const app = await buildApp(t, { backend }, { fastify: { https: { key, cert } } })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const { port } = app.server.address() as AddressInfo
+    // The certificate is trusted as a CA: the TLS connection is verified, not waved through.
+    const [cookie] = await post(`https://127.0.0.1:${port}/set`, { key: 'a', value: 1 }, cert)
+    t.match(cookie, /^nex_session=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Lax$/)
+  })
+
+  t.test(`${backend} backend: no Secure over plain HTTP; secure: true forces it`, async (t) => {
+    const auto = await buildApp(t, { backend })
+    await auto.listen({ port: 0, host: '127.0.0.1' })
+    const [plain] = await post(`http://127.0.0.1:${(auto.server.address() as AddressInfo).port}/set`, { key: 'a', value: 1 })
+    t.match(plain, /^nex_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax$/)
+
+    const forced = await buildApp(t, { backend, secure: true })
+    await forced.listen({ port: 0, host: '127.0.0.1' })
+    const [secure] = await post(`http://127.0.0.1:${(forced.server.address() as AddressInfo).port}/set`, { key: 'a', value: 1 })
+    t.match(secure, /; Secure; /)
+  })
+}
