@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { PageStore } from '@nex/state'
 
-export interface AppStores {
-  /** Page state store (default: @nex/state's memory store). Yours to close. */
+export interface BuildConfig {
+  /** Where `REDIS_URL` is read: set, page state and sessions live in that Redis; unset, in memory. @default process.env */
+  env?: NodeJS.ProcessEnv
+  /** Page state store to use instead (yours to close). */
   pageStore?: PageStore
-  /** Session store (default: @nex/session's memory store). Yours to close. */
+  /** Session store to use instead (yours to close). Given both stores, `REDIS_URL` is not read. */
   sessionStore?: PageStore
 }
 
 /** Builds the app (not listening): cookies, page state, sessions, file routes from src/, static files from public/. */
-export declare function build (options?: FastifyServerOptions, stores?: AppStores): Promise<FastifyInstance>
+export declare function build (options?: FastifyServerOptions, config?: BuildConfig): Promise<FastifyInstance>

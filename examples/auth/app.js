@@ -1,5 +1,5 @@
-// Builds the auth app: cookies, page state and sessions (memory stores unless given others), file routes
-// from src/ with a login check on pages that ask for it, static files from public/.
+// Builds the auth app: cookies, page state and sessions (in Redis when REDIS_URL is set, else in memory),
+// file routes from src/ with a login check on pages that ask for it, static files from public/.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
@@ -9,6 +9,7 @@ import fastifyStatic from '@fastify/static'
 import nexState from '@nex/state'
 import nexSession from '@nex/session'
 import nexRoutes, { isHtmxRequest } from '@nex/routes'
+import { redisFromEnv } from '@nex/redis'
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -46,12 +47,20 @@ async function requireLogin (request, reply) {
 
 /**
  * @param {import('fastify').FastifyServerOptions} [options]
- * @param {{ pageStore?: import('@nex/state').PageStore, sessionStore?: import('@nex/state').PageStore }} [stores]
- *   Stores to use instead of the plugins' memory stores (e.g. Redis); they stay yours to close.
+ * @param {{ env?: NodeJS.ProcessEnv, pageStore?: import('@nex/state').PageStore, sessionStore?: import('@nex/state').PageStore }} [config]
+ *   `env`: where REDIS_URL is read (default process.env). `pageStore`/`sessionStore`: stores to use
+ *   instead (they stay yours to close); given both, REDIS_URL is not read.
  */
-export async function build (options = {}, { pageStore, sessionStore } = {}) {
+export async function build (options = {}, { env = process.env, pageStore, sessionStore } = {}) {
   const app = Fastify(options)
   const appSecret = secret()
+  // REDIS_URL set: page state and sessions live in Redis, shared by every process; unset: in memory.
+  const redis = pageStore !== undefined && sessionStore !== undefined
+    ? null
+    : await redisFromEnv({ env, onNotReady: (err) => app.log.warn(err.message) })
+  if (redis !== null) app.addHook('onClose', () => redis.close())
+  pageStore ??= redis?.pageStore
+  sessionStore ??= redis?.sessionStore
   await app.register(fastifyCookie)
   await app.register(nexState, { secret: appSecret, ...(pageStore === undefined ? {} : { store: pageStore }) })
   await app.register(nexSession, { secret: appSecret, ...(sessionStore === undefined ? {} : { store: sessionStore }) })
