@@ -33,7 +33,7 @@ class Browser {
     const answer = await httpRequest(server.host, server.port, path, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, body })
     const setCookies = answer.headers['set-cookie'] ?? []
     for (const line of Array.isArray(setCookies) ? setCookies : [setCookies]) {
-      const [pair, ...attributes] = line.split(';').map((part) => part.trim())
+      const [pair = '', ...attributes] = line.split(';').map((part) => part.trim())
       const index = pair.indexOf('=')
       const name = pair.slice(0, index)
       const expired = attributes.some((attribute) => /^max-age=0$/i.test(attribute) || /^expires=Thu, 01 Jan 1970/i.test(attribute))

@@ -21,7 +21,7 @@ import type { CookieSerializeOptions } from '@fastify/cookie'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import fp from 'fastify-plugin'
-import type { PageStore } from '@nex/state'
+import { retryAfterHook, type PageStore } from '@nex/state'
 import { normalizeOptions, type SessionBackend, type SessionOptions } from './options.js'
 import { FST_NEX_SESSION_ALREADY_REGISTERED } from './errors.js'
 import { kSessionHandle } from './symbols.js'
@@ -75,6 +75,10 @@ async function plugin (fastify: FastifyInstance, options: SessionOptions): Promi
   const installed = backend === 'store'
     ? installStoreBackend(fastify, normalized, cookie)
     : await installCookieBackend(fastify, normalized, cookie)
+
+  // A session store outage is a 503 like a page-store one; also when @nex/state is not registered (if
+  // it is, whichever hook runs first sets the header and the other leaves it).
+  fastify.addHook('onError', retryAfterHook(1))
 
   fastify.decorate('nexSession', Object.freeze({ backend, store: installed.store, cookieName }))
   fastify.decorateRequest(kSessionHandle, null)

@@ -113,7 +113,7 @@ t.test('Redis: two app instances sharing one Redis behave as one', async (t) => 
   t.same(JSON.parse((await onB.get('/page')).body).flashes, {}, 'and not again on B')
 })
 
-t.test('store failures propagate unchanged (503), nothing is created', async (t) => {
+t.test('store failures propagate unchanged (503 + Retry-After), nothing is created', async (t) => {
   const down = await startRedisServer()
   const downClient = await connect(down.url)
   const app = await buildApp(t, { store: createRedisStore({ client: downClient, namespace: 'session' }) })
@@ -123,6 +123,7 @@ t.test('store failures propagate unchanged (503), nothing is created', async (t)
   const read = await browser.get('/read')
   t.equal(read.statusCode, 503)
   t.equal(JSON.parse(read.body).code, 'FST_NEX_STATE_STORE_UNAVAILABLE')
+  t.equal(read.headers['retry-after'], '1', 'with Retry-After, also without @nex/state')
   const write = await createTestClient(app).post('/set', { json: { key: 'a', value: 1 } })
   t.equal(write.statusCode, 503)
   t.equal(write.headers['set-cookie'], undefined, 'a failed first write sends no cookie')
