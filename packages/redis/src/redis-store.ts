@@ -20,7 +20,7 @@ import { Redis, ReplyError, type RedisOptions } from 'ioredis'
 import { trackAvailability, withTimeout } from './availability.js'
 import { firstReadyGate } from './lib/ready.js'
 import { createKnownPages } from './lib/known-pages.js'
-import { createPageQueue, encodeStateValue, errors, KEY_OVERHEAD_BYTES, pageBaseBytes, type JsonValue, type PageStore, type Widen } from '@nex/state'
+import { createPageQueue, describeValue, encodeStateValue, errors, KEY_OVERHEAD_BYTES, pageBaseBytes, type JsonValue, type PageStore, type Widen } from '@nex/state'
 
 const { FST_NEX_STATE_INVALID_OPTION, FST_NEX_STATE_PAGE_TOO_LARGE, FST_NEX_STATE_STORE_CLOSED, FST_NEX_STATE_STORE_UNAVAILABLE } = errors
 
@@ -127,11 +127,11 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
     probeInterval = 250
   } = options ?? {}
   if ((userClient === undefined) === (url === undefined)) {
-    throw new FST_NEX_STATE_INVALID_OPTION('client', 'an ioredis client, or "url" a Redis URL (exactly one of the two)', describe(userClient ?? url))
+    throw new FST_NEX_STATE_INVALID_OPTION('client', 'an ioredis client, or "url" a Redis URL (exactly one of the two)', describeValue(userClient ?? url))
   }
-  if (typeof prefix !== 'string') throw new FST_NEX_STATE_INVALID_OPTION('prefix', 'a string', describe(prefix))
+  if (typeof prefix !== 'string') throw new FST_NEX_STATE_INVALID_OPTION('prefix', 'a string', describeValue(prefix))
   if (typeof namespace !== 'string' || !/^[\w-]+$/.test(namespace)) {
-    throw new FST_NEX_STATE_INVALID_OPTION('namespace', 'a non-empty string of letters, digits, "_" or "-"', describe(namespace))
+    throw new FST_NEX_STATE_INVALID_OPTION('namespace', 'a non-empty string of letters, digits, "_" or "-"', describeValue(namespace))
   }
   assertPositiveInteger('ttl', ttl)
   assertPositiveInteger('maxPageBytes', maxPageBytes)
@@ -313,14 +313,8 @@ export function createRedisStore (options: RedisStoreOptions): PageStore {
 
 function assertPositiveInteger (name: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new FST_NEX_STATE_INVALID_OPTION(name, 'a positive integer', describe(value))
+    throw new FST_NEX_STATE_INVALID_OPTION(name, 'a positive integer', describeValue(value))
   }
-}
-
-function describe (value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (value === null || value === undefined) return String(value)
-  return typeof value
 }
 
 function noop (): void {}

@@ -13,4 +13,5 @@ export {
 } from './client.js'
 export { testPageStore, type PageStoreFactory, type PageStoreFactoryOptions } from './store-contract.js'
 export { createInbox, testPubSub, type Inbox, type PubSubFactory, type PubSubFactoryOptions } from './pubsub-contract.js'
+export { countingStore, type CountingStore } from './counting-store.js'
 export { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js'

@@ -1,5 +1,5 @@
 /** Options of @nex/session: defaults, validation at register time, freezing. */
-import { resolveSecrets, type PageStore } from '@nex/state'
+import { describeNonPageStore, describeValue, PAGE_STORE_METHODS, resolveSecrets, type PageStore } from '@nex/state'
 import { FST_NEX_SESSION_INVALID_OPTION } from './errors.js'
 
 export type SessionBackend = 'store' | 'cookie'
@@ -65,14 +65,13 @@ export const DEFAULTS = Object.freeze({
 })
 
 const BACKENDS: ReadonlySet<unknown> = new Set(['store', 'cookie'])
-const STORE_METHODS = ['get', 'getAll', 'set', 'update', 'delete', 'clear', 'touch', 'ping', 'close'] as const
 // RFC 6265 cookie-name: an HTTP token.
 const COOKIE_NAME = /^[!#$%&'*+\-.^`|~\w]+$/
 
 export function normalizeOptions (options: SessionOptions = {}, env: NodeJS.ProcessEnv = process.env): NormalizedSessionOptions {
   const { secrets, generated } = resolveSecrets(options.secret, env)
   const backend = options.backend ?? DEFAULTS.backend
-  if (!BACKENDS.has(backend)) throw new FST_NEX_SESSION_INVALID_OPTION('backend', '"store" or "cookie"', describe(backend))
+  if (!BACKENDS.has(backend)) throw new FST_NEX_SESSION_INVALID_OPTION('backend', '"store" or "cookie"', describeValue(backend))
   const store = options.store === undefined ? null : checkStore(options.store)
   if (store !== null && backend === 'cookie') {
     throw new FST_NEX_SESSION_INVALID_OPTION('store', 'left out with backend "cookie" (the cookie is the store)', 'a store')
@@ -84,7 +83,7 @@ export function normalizeOptions (options: SessionOptions = {}, env: NodeJS.Proc
   }
   const secure = options.secure ?? DEFAULTS.secure
   if (secure !== 'auto' && typeof secure !== 'boolean') {
-    throw new FST_NEX_SESSION_INVALID_OPTION('secure', '"auto", true or false', describe(secure))
+    throw new FST_NEX_SESSION_INVALID_OPTION('secure', '"auto", true or false', describeValue(secure))
   }
   return Object.freeze({
     secrets,
@@ -102,12 +101,12 @@ export function normalizeOptions (options: SessionOptions = {}, env: NodeJS.Proc
 }
 
 function checkStore (store: unknown): PageStore {
-  const missing = STORE_METHODS.filter((name) => typeof (store as Record<string, unknown> | null)?.[name] !== 'function')
-  if (typeof store !== 'object' || missing.length > 0) {
+  const problem = describeNonPageStore(store)
+  if (problem !== null) {
     throw new FST_NEX_SESSION_INVALID_OPTION(
       'store',
-      `a PageStore instance such as createRedisStore({ client, namespace: 'session' }) (methods ${STORE_METHODS.join(', ')})`,
-      typeof store === 'object' && store !== null ? `an object without ${missing.join(', ')}` : describe(store)
+      `a PageStore instance such as createRedisStore({ client, namespace: 'session' }) (methods ${PAGE_STORE_METHODS.join(', ')})`,
+      problem
     )
   }
   return store as PageStore
@@ -116,19 +115,11 @@ function checkStore (store: unknown): PageStore {
 function checkCookieName (value: unknown): string {
   if (value === undefined) return DEFAULTS.cookieName
   if (typeof value === 'string' && COOKIE_NAME.test(value)) return value
-  throw new FST_NEX_SESSION_INVALID_OPTION('cookieName', 'a cookie name (letters, digits and !#$%&\'*+-.^_`|~)', describe(value))
+  throw new FST_NEX_SESSION_INVALID_OPTION('cookieName', 'a cookie name (letters, digits and !#$%&\'*+-.^_`|~)', describeValue(value))
 }
 
 function positiveInteger (name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
   if (Number.isSafeInteger(value) && (value as number) > 0) return value as number
-  throw new FST_NEX_SESSION_INVALID_OPTION(name, 'a positive integer', describe(value))
-}
-
-function describe (value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
-  if (value === null || value === undefined) return String(value)
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object'
-  return `a ${typeof value}`
+  throw new FST_NEX_SESSION_INVALID_OPTION(name, 'a positive integer', describeValue(value))
 }

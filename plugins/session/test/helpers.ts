@@ -5,7 +5,6 @@
 import type { Server } from 'node:https'
 import type { Test } from 'tap'
 import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions, type LightMyRequestResponse } from 'fastify'
-import type { PageStore } from '@nex/state'
 import nexSession, { type SessionOptions } from '../src/index.js'
 
 export const SECRET = 'session-test-secret-that-is-long-enough-0123456789'
@@ -98,22 +97,4 @@ export function clearsCookie (response: LightMyRequestResponse, name = COOKIE): 
 export function cookieValue (response: LightMyRequestResponse, name = COOKIE): string | undefined {
   const cookie = response.cookies.find((c) => c.name === name)
   return cookie === undefined || cookie.value === '' ? undefined : cookie.value
-}
-
-/** Delegates to a real store and counts calls, to see how many store operations a request costs. */
-export function countingStore (inner: PageStore): { store: PageStore, calls: Record<string, number>, total: () => number } {
-  const calls: Record<string, number> = {}
-  const count = (name: string): void => { calls[name] = (calls[name] ?? 0) + 1 }
-  const store: PageStore = {
-    get: async (...args) => { count('get'); return inner.get(...args) },
-    getAll: async (...args) => { count('getAll'); return inner.getAll(...args) },
-    set: async (...args) => { count('set'); return inner.set(...args) },
-    update: async (...args) => { count('update'); return inner.update(...args) },
-    delete: async (...args) => { count('delete'); return inner.delete(...args) },
-    clear: async (...args) => { count('clear'); return inner.clear(...args) },
-    touch: async (...args) => { count('touch'); return inner.touch(...args) },
-    ping: async () => { count('ping'); return inner.ping() },
-    close: async () => { count('close'); return inner.close() }
-  }
-  return { store, calls, total: () => Object.values(calls).reduce((sum, n) => sum + n, 0) }
 }

@@ -5,9 +5,9 @@ import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import { createMemoryStore, createPageIdSigner, type PageStore } from '@nex/state'
 import { createRedisStore, DEFAULT_CLIENT_OPTIONS } from '@nex/redis'
-import { createTestClient, startRedisServer } from '@nex/testing'
+import { countingStore, createTestClient, startRedisServer } from '@nex/testing'
 import nexSession from '../src/index.js'
-import { buildApp, COOKIE, cookieValue, countingStore, OTHER_SECRET, SECRET } from './helpers.js'
+import { buildApp, COOKIE, cookieValue, OTHER_SECRET, SECRET } from './helpers.js'
 
 const redis = await startRedisServer()
 t.teardown(() => redis.stop())

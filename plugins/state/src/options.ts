@@ -6,6 +6,7 @@ import {
   FST_NEX_STATE_WEAK_SECRET
 } from './errors.js'
 import type { PageStore } from './types.js'
+import { describeNonPageStore, describeValue, PAGE_STORE_METHODS } from './lib/describe.js'
 
 export interface MemoryStoreOptions {
   /** Sliding lifetime of a page in ms, renewed by every write and `touch`. @default 3_600_000 (1 h) */
@@ -61,8 +62,6 @@ export const DEFAULTS = Object.freeze({
 
 const MIN_SECRET_LENGTH = 32
 const HEADER_NAME = /^[!#$%&'*+.^_`|~\w-]+$/
-const STORE_METHODS = ['get', 'getAll', 'set', 'update', 'delete', 'clear', 'touch', 'ping', 'close'] as const
-
 // One per process, so several apps in one process (tests, workers) agree on ids.
 let processSecret: string | undefined
 
@@ -102,7 +101,7 @@ export function resolveSecrets (option: unknown, env: NodeJS.ProcessEnv = proces
     const list: unknown[] = Array.isArray(option) ? option : [option]
     const [first, ...rest] = list
     if (first === undefined || !list.every((secret) => typeof secret === 'string')) {
-      throw new FST_NEX_STATE_INVALID_OPTION('secret', 'a string or a non-empty array of strings', describe(option))
+      throw new FST_NEX_STATE_INVALID_OPTION('secret', 'a string or a non-empty array of strings', describeValue(option))
     }
     list.forEach((secret, i) => checkSecretLength(Array.isArray(option) ? `option "secret[${i}]"` : 'option "secret"', secret as string))
     return { secrets: [first as string, ...rest as string[]], generated: false }
@@ -123,13 +122,9 @@ function checkSecretLength (source: string, secret: string): void {
 }
 
 function checkStore (store: unknown): PageStore {
-  const missing = STORE_METHODS.filter((name) => typeof (store as Record<string, unknown> | null)?.[name] !== 'function')
-  if (typeof store !== 'object' || missing.length > 0) {
-    throw new FST_NEX_STATE_INVALID_OPTION(
-      'store',
-      `a PageStore instance such as createMemoryStore() (methods ${STORE_METHODS.join(', ')})`,
-      typeof store === 'object' && store !== null ? `an object without ${missing.join(', ')}` : describe(store)
-    )
+  const problem = describeNonPageStore(store)
+  if (problem !== null) {
+    throw new FST_NEX_STATE_INVALID_OPTION('store', `a PageStore instance such as createMemoryStore() (methods ${PAGE_STORE_METHODS.join(', ')})`, problem)
   }
   return store as PageStore
 }
@@ -137,26 +132,18 @@ function checkStore (store: unknown): PageStore {
 // Node lower-cases incoming header names, so the configured name is matched lower-cased.
 function checkHeader (value: unknown): string {
   const header = checkString('header', value, DEFAULTS.header)
-  if (!HEADER_NAME.test(header)) throw new FST_NEX_STATE_INVALID_OPTION('header', 'a valid HTTP header name', describe(value))
+  if (!HEADER_NAME.test(header)) throw new FST_NEX_STATE_INVALID_OPTION('header', 'a valid HTTP header name', describeValue(value))
   return header.toLowerCase()
 }
 
 function checkString (name: string, value: unknown, fallback: string): string {
   if (value === undefined) return fallback
   if (typeof value === 'string' && value !== '') return value
-  throw new FST_NEX_STATE_INVALID_OPTION(name, 'a non-empty string', describe(value))
+  throw new FST_NEX_STATE_INVALID_OPTION(name, 'a non-empty string', describeValue(value))
 }
 
 function positiveInteger (name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
   if (Number.isSafeInteger(value) && (value as number) > 0) return value as number
-  throw new FST_NEX_STATE_INVALID_OPTION(name, 'a positive integer', describe(value))
-}
-
-function describe (value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
-  if (value === null || value === undefined) return String(value)
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object'
-  return `a ${typeof value}`
+  throw new FST_NEX_STATE_INVALID_OPTION(name, 'a positive integer', describeValue(value))
 }

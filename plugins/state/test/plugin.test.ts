@@ -6,10 +6,11 @@ import formbody from '@fastify/formbody'
 import nexState, {
   createMemoryStore,
   createPageIdSigner,
-  type MemoryStore,
   type PageStore,
   type StateOptions
 } from '../src/index.js'
+// From source: @nex/testing's build depends on this package's.
+import { countingStore } from '../../../packages/testing/src/counting-store.js'
 
 const SECRET = 'test-secret-that-is-long-enough-0123456789'
 const ID_IN_HTML = /data-nex-page-id="([^"]+)"/
@@ -66,24 +67,6 @@ async function render (app: FastifyInstance, headers: Record<string, string> = {
 /** The headers of an htmx fragment request from a page view (navigations ignore the page id). */
 function withHeader (id: string): Record<string, string> {
   return { 'x-nex-page-id': id, 'hx-request': 'true', 'hx-request-type': 'partial' }
-}
-
-/** Delegates to a real memory store and counts calls, to see how many store operations a request costs. */
-function countingStore (inner: MemoryStore): { store: PageStore, calls: Record<string, number> } {
-  const calls: Record<string, number> = {}
-  const count = (name: string): void => { calls[name] = (calls[name] ?? 0) + 1 }
-  const store: PageStore = {
-    get: async (...args) => { count('get'); return inner.get(...args) },
-    getAll: async (...args) => { count('getAll'); return inner.getAll(...args) },
-    set: async (...args) => { count('set'); return inner.set(...args) },
-    update: async (...args) => { count('update'); return inner.update(...args) },
-    delete: async (...args) => { count('delete'); return inner.delete(...args) },
-    clear: async (...args) => { count('clear'); return inner.clear(...args) },
-    touch: async (...args) => { count('touch'); return inner.touch(...args) },
-    ping: async () => { count('ping'); return inner.ping() },
-    close: async () => { count('close'); return inner.close() }
-  }
-  return { store, calls }
 }
 
 function forgedIds (): string[] {
