@@ -38,12 +38,26 @@ export interface RunningServer {
   stop (): Promise<{ code: number | null, signal: NodeJS.Signals | null }>
 }
 
+/** Attempts at a free port: another test file running at the same time may take the one we picked. */
+const PORT_ATTEMPTS = 5
+
 /**
  * Starts `node server.js` in `dir` with PORT, HOST, LOG_LEVEL=info and `env` (nothing else from this
  * process: NODE_ENV and NEX_SECRET are unset unless `env` sets them) and resolves once it logs that it
- * listens. A process still running at the end of the test is killed.
+ * listens. A process still running at the end of the test is killed. A port taken between picking it
+ * and listening on it (EADDRINUSE) is retried with another one.
  */
 export async function startServer (t: Teardown, dir: string, env: Record<string, string> = {}): Promise<RunningServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePort(t, dir, env)
+    } catch (error) {
+      if (attempt >= PORT_ATTEMPTS || !/EADDRINUSE/.test((error as Error).message)) throw error
+    }
+  }
+}
+
+async function startOnFreePort (t: Teardown, dir: string, env: Record<string, string>): Promise<RunningServer> {
   const host = env.HOST ?? '127.0.0.1'
   const port = await freePort(host)
   const child = spawn(process.execPath, [join(dir, 'server.js')], {
