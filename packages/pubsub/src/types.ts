@@ -48,3 +48,41 @@ export interface PubSubOptions {
   /** Receives handler failures and undeliverable messages. Default: a process warning (`NexPubSubWarning`). */
   onError?: PubSubErrorHandler
 }
+
+/** One event of a topic's log: its id (monotonic per topic, in every process sharing the log) and its message. */
+export interface LoggedEvent {
+  readonly id: number
+  readonly message: JsonValue
+}
+
+/** Called once per appended event, in id order per topic. Same error rules as `MessageHandler`. */
+export type LoggedEventHandler = (event: LoggedEvent, topic: string) => void | Promise<void>
+
+/** What `EventLog.since` found. */
+export interface Replay {
+  /** Kept events with an id above the one asked for, oldest first. */
+  readonly events: LoggedEvent[]
+  /**
+   * False when events after the id asked for may be missing: they were dropped from the bounded buffer,
+   * or the log cannot tell (the topic expired or was evicted). The caller can then tell its client to reload.
+   */
+  readonly complete: boolean
+}
+
+/**
+ * Topics with ids and replay, on top of a `PubSub`: `append` gives a message the topic's next id, keeps it
+ * in a bounded per-topic buffer and delivers `{ id, message }` to every subscriber of the topic in every
+ * process sharing the log. Ids only grow, per topic, across processes, restarts and expiry (they start
+ * from the clock, in microseconds), so a client that reconnects anywhere can ask `since(its last id)`.
+ * Subscribers see a topic's events in id order.
+ */
+export interface EventLog {
+  /** Appends `message` to `topic`; resolves to its id once the log accepted it (not once delivered). */
+  append (topic: string, message: JsonValue): Promise<number>
+  /** The kept events of `topic` with an id above `after`. */
+  since (topic: string, after: number): Promise<Replay>
+  /** Calls `handler` for every event appended to `topic` from now on; resolves to the function that ends it. */
+  subscribe (topic: string, handler: LoggedEventHandler): Promise<Unsubscribe>
+  /** Stops deliveries and releases what the log owns (a bus it created). Later calls reject with FST_NEX_PUBSUB_CLOSED. */
+  close (): Promise<void>
+}

@@ -1,13 +1,14 @@
 /**
- * Backend selection by configuration, not code: with `REDIS_URL` set, page state, sessions and pub/sub
- * live in that Redis (shared by every process of the app); without it, `redisFromEnv` returns null and
+ * Backend selection by configuration, not code: with `REDIS_URL` set, page state, sessions, pub/sub and
+ * the event log live in that Redis (shared by every process of the app); without it, `redisFromEnv` returns null and
  * the plugins keep their in-memory defaults. The examples and the `nex` preset call it, so moving from one
  * process to several is one environment variable.
  */
 import { Redis, type RedisOptions } from 'ioredis'
 import type { PageStore } from '@nex/state'
-import type { PubSub } from '@nex/pubsub'
+import type { EventLog, PubSub } from '@nex/pubsub'
 import { createRedisStore, DEFAULT_CLIENT_OPTIONS } from './redis-store.js'
+import { createRedisEventLog } from './redis-event-log.js'
 import { createRedisPubSub } from './redis-pubsub.js'
 import { waitReady } from './lib/ready.js'
 
@@ -20,7 +21,9 @@ export interface RedisBackends {
   readonly sessionStore: PageStore
   /** Pub/sub across processes. */
   readonly pubsub: PubSub
-  /** Closes pub/sub and the stores, then the client. Register it with `onClose`. */
+  /** Topics with ids and replay for @nex/sse and @nex/websocket (`nex:events:<topic>` and `…:seq`), delivered through `pubsub`. */
+  readonly events: EventLog
+  /** Closes the event log, then pub/sub and the stores, then the client. Register it with `onClose`. */
   close (): Promise<void>
 }
 
@@ -62,14 +65,18 @@ export async function redisFromEnv (options: RedisFromEnvOptions = {}): Promise<
   const pageStore = createRedisStore({ client, prefix })
   const sessionStore = createRedisStore({ client, prefix, namespace: 'session', ttl: options.sessionTtl ?? 86_400_000 })
   const pubsub = createRedisPubSub({ client, prefix })
+  const events = createRedisEventLog({ client, prefix, pubsub })
   let closing: Promise<void> | null = null
   return {
     client,
     pageStore,
     sessionStore,
     pubsub,
+    events,
     close () {
       closing ??= (async () => {
+        // The log's subscriptions live on the bus: end them before the bus.
+        await events.close().catch(() => {})
         await Promise.allSettled([pubsub.close(), pageStore.close(), sessionStore.close()])
         // QUIT resolves on Redis' OK; the socket closes just after. Wait for that, bounded, so close() means closed.
         const ended = new Promise<void>((resolve) => {
