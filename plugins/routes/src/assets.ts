@@ -3,7 +3,7 @@
  * versioned URLs with a one-year immutable cache, and renders the `<script>` tags that load them.
  */
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,8 +20,11 @@ export interface Assets {
   readonly htmxUrl: string
   /** URL of the Nex client script. */
   readonly clientUrl: string
-  /** `<script>` tags for both, with the CSP nonce of the reply when a security plugin set one. */
-  scriptTags (reply: FastifyReply): SafeHtml
+  /**
+   * `<script>` tags for both, then for each named htmx extension (`'sse'`, `'ws'`, … from htmx's
+   * `dist/ext/hx-<name>.js`), with the CSP nonce of the reply when a security plugin set one.
+   */
+  scriptTags (reply: FastifyReply, extensions?: readonly string[]): SafeHtml
 }
 
 /** Finds the htmx package's `dist/` folder and version, resolving the package from the app first. */
@@ -55,14 +58,27 @@ export async function registerAssets (app: FastifyInstance, prefix: string, htmx
 
   const htmxUrl = `${prefix}${htmxBase}htmx.min.js`
   const clientUrl = `${prefix}${clientBase}${CLIENT_FILE}`
-  const plain = html`<script src="${htmxUrl}" defer></script><script src="${clientUrl}" defer></script>`
+  const extensionNames = new Set(readdirSync(join(htmx.dist, 'ext')).flatMap(file => /^hx-([a-z0-9-]+)\.min\.js$/.exec(file)?.[1] ?? []))
+  const extensionUrl = (name: string): string => {
+    if (!extensionNames.has(name)) {
+      throw new InvalidOptionError('extensions', JSON.stringify(name), `htmx ${htmx.version} has these extensions: ${[...extensionNames].join(', ')}`)
+    }
+    return `${prefix}${htmxBase}ext/hx-${name}.min.js`
+  }
+  const tags = (nonce: string | undefined, extensions: readonly string[]): SafeHtml => {
+    const urls = [htmxUrl, clientUrl, ...extensions.map(extensionUrl)]
+    return html`${urls.map(url => nonce === undefined
+      ? html`<script src="${url}" defer></script>`
+      : html`<script src="${url}" nonce="${nonce}" defer></script>`)}`
+  }
+  const plain = tags(undefined, [])
   return {
     htmxUrl,
     clientUrl,
-    scriptTags (reply) {
+    scriptTags (reply, extensions = []) {
       const nonce = (reply as FastifyReply & { cspNonce?: { script?: string } }).cspNonce?.script
-      if (nonce === undefined) return plain
-      return html`<script src="${htmxUrl}" nonce="${nonce}" defer></script><script src="${clientUrl}" nonce="${nonce}" defer></script>`
+      if (nonce === undefined && extensions.length === 0) return plain
+      return tags(nonce, extensions)
     }
   }
 }

@@ -129,9 +129,12 @@ export class Context<P extends Params = Params> {
     return html`<input type="hidden" name="${field}" value="${request.pageState.id}">`
   }
 
-  /** The `<script>` tags that load htmx and the Nex client; put them in the root layout's `<head>`. */
-  scripts (): SafeHtml {
-    return this.#env.assets === null ? raw('') : this.#env.assets.scriptTags(this.reply)
+  /**
+   * The `<script>` tags that load htmx and the Nex client, then the htmx extensions named in `extensions`
+   * (e.g. `['sse']` for `hx-sse:connect`); put them in the root layout's `<head>`.
+   */
+  scripts (options: { extensions?: readonly string[] } = {}): SafeHtml {
+    return this.#env.assets === null ? raw('') : this.#env.assets.scriptTags(this.reply, options.extensions)
   }
 
   /** Sets the response status. */

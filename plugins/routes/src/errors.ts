@@ -72,3 +72,10 @@ export const InvalidRenderResultError = createError<[file: string, got: string]>
   '@nex/routes: %s returned %s; return a string or html`...` (SafeHtml)',
   500
 )
+
+/** A route file exports a stream handler in an app without @nex/sse. */
+export const SseNotRegisteredError = createError<[file: string]>(
+  'FST_NEX_ROUTES_NO_SSE',
+  '@nex/routes: %s exports a stream handler, which needs @nex/sse; register it before @nex/routes: app.register(nexSse)',
+  500
+)

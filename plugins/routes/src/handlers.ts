@@ -7,11 +7,13 @@ import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { isSafeHtml } from '@nex/html'
 import { Context, NexResponse, sendNexResponse, type ContextEnv, type Params } from './context.js'
-import { MethodNotAllowedError, UnknownActionError } from './errors.js'
+import { MethodNotAllowedError, SseNotRegisteredError, UnknownActionError } from './errors.js'
 import { parseActionName } from './lib/action-name.js'
 import { PAGE_VARY } from './lib/request-kind.js'
+import { isStreamHandler, isStreamQuery } from './lib/stream-handler.js'
 import type { ParamSpec } from './lib/route-path.js'
-import type { ApiMethod, ApiModule, HandlerResult, ModuleSlot } from './modules.js'
+import type { ApiMethod, ApiModule, HandlerResult, ModuleSlot, StreamFunction } from './modules.js'
+import { displayPath } from './route-table.js'
 import { builtInErrorBody, errorInfo, renderPageBody, then, wrapInLayouts, type ErrorInfo, type MaybePromise, type RenderablePage } from './render.js'
 
 export interface HandlerEnv extends ContextEnv {
@@ -67,6 +69,8 @@ export function pageHandler (target: RenderablePage, specs: readonly ParamSpec[]
     const params = buildParams(specs, request.params)
     if (params === null) return reply.callNotFound()
     const ctx = new Context(request, reply, params, env)
+    const stream = target.page.module.stream
+    if (stream !== undefined && isStreamQuery(request.raw.url ?? '')) return serveStream(ctx, stream, target.page.file, env)
     let markup: MaybePromise<string>
     if (ctx.fullPage) {
       startPage(request)
@@ -121,6 +125,18 @@ function sendResult (reply: FastifyReply, result: HandlerResult, fragment: boole
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(result))
 }
 
+type SseReply = FastifyReply & { sse?: (source: (stream: unknown) => unknown) => Promise<FastifyReply> }
+
+/**
+ * Serves a stream handler (an async generator function, or a `stream()`-marked `(ctx, stream) => …`)
+ * as `text/event-stream` through @nex/sse's `reply.sse`.
+ */
+function serveStream (ctx: Context, handler: StreamFunction, file: string, env: HandlerEnv): Promise<FastifyReply> {
+  const reply = ctx.reply as SseReply
+  if (typeof reply.sse !== 'function') throw new SseNotRegisteredError(displayPath(env.dir, file))
+  return reply.sse((stream) => handler(ctx, stream))
+}
+
 /** One method of an API file; a method the file does not export gets 405 with `Allow`. */
 export function apiHandler (slot: ModuleSlot<ApiModule>, method: ApiMethod, specs: readonly ParamSpec[], env: HandlerEnv): Handler {
   return async function runApi (request, reply) {
@@ -132,6 +148,7 @@ export function apiHandler (slot: ModuleSlot<ApiModule>, method: ApiMethod, spec
     const params = buildParams(specs, request.params)
     if (params === null) return reply.callNotFound()
     const ctx = new Context(request, reply, params, env)
+    if (isStreamHandler(handler)) return await serveStream(ctx, handler as StreamFunction, slot.file, env)
     const result = await handler(ctx)
     if (reply.sent) return reply
     // A string from an API handler is text; html`…` is markup.

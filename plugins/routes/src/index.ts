@@ -20,6 +20,8 @@ import { actionHandler, apiErrorHandler, apiHandler, notFoundHandler, pageErrorH
 import { API_METHODS, ModuleRegistry, type ApiModule, type LayoutModule, type ModuleSlot, type PageModule } from './modules.js'
 import { buildRouteTable, displayPath, type ApiEntry, type PageEntry, type SpecialPage } from './route-table.js'
 import type { RenderablePage } from './render.js'
+import { isStreamHandler } from './lib/stream-handler.js'
+import { SseNotRegisteredError } from './errors.js'
 
 export type { RoutesOptions } from './options.js'
 export { Context, NexResponse, type Head, type Params, type RedirectOptions } from './context.js'
@@ -28,6 +30,8 @@ export type { ActionFunction, HandlerResult, LayoutFunction, LoadFunction, PageM
 export type { ErrorInfo } from './render.js'
 export { isSameOriginPath } from './lib/redirect.js'
 export { wantsFullPage, isHtmxRequest, PAGE_VARY } from './lib/request-kind.js'
+export { isStreamHandler } from './lib/stream-handler.js'
+export type { StreamFunction } from './modules.js'
 export * as errors from './errors.js'
 
 /** One row of the route table (what `nex routes` prints). */
@@ -143,6 +147,12 @@ async function nexRoutes (app: FastifyInstance, options: RoutesOptions): Promise
       page: { file: '(built-in)', kind: 'page', module: { default: () => '' } },
       layouts: rootLayouts,
       hasRootLayout: rootLayouts.length > 0
+    }
+    // A stream handler without @nex/sse is a startup error, not a 500 on the first request.
+    if (!child.hasReplyDecorator('sse')) {
+      const streaming = pages.find(({ target }) => target.page.module.stream !== undefined)?.entry.file ??
+        apis.find(({ slot }) => API_METHODS.some(m => isStreamHandler(slot.module[m])))?.entry.file
+      if (streaming !== undefined) throw new SseNotRegisteredError(displayPath(opts.dir, streaming))
     }
     const rootErrorHandler = pageErrorHandler(rootErrorPage, shell, env)
     child.setErrorHandler(rootErrorHandler)

@@ -16,12 +16,19 @@ export type HandlerResult = Renderable | NexResponse | object | number | boolean
 export type RenderFunction<D = unknown> = (ctx: Context, data: D) => Renderable
 export type LoadFunction<D = unknown> = (ctx: Context) => D | Promise<D>
 export type ActionFunction = (ctx: Context) => HandlerResult | Promise<HandlerResult>
+/**
+ * A stream handler: an async generator function whose yields are sent, or a `stream()`-marked function
+ * given the open stream (an `SseStream` of @nex/sse).
+ */
+export type StreamFunction = (ctx: Context, stream: any) => unknown
 export type LayoutFunction = (ctx: Context, content: import('@nex/html').SafeHtml) => Renderable
 
 export interface PageModule {
   default: RenderFunction
   load?: LoadFunction
   actions?: Record<string, ActionFunction>
+  /** Served as `text/event-stream` at `GET <page url>?/stream` (needs @nex/sse). */
+  stream?: StreamFunction
   head?: Head | ((ctx: Context, data: unknown) => Head)
   schema?: FastifySchema
   config?: Record<string, unknown>
@@ -63,6 +70,7 @@ export function checkModule (kind: ModuleKind, mod: ModuleNamespace): string | n
   }
   if (kind === 'page') {
     if (mod.load !== undefined && typeof mod.load !== 'function') return 'the load export must be a function (ctx) => data'
+    if (mod.stream !== undefined && typeof mod.stream !== 'function') return 'the stream export must be an async generator function (ctx) or stream((ctx, stream) => …) from @nex/sse'
     const actions = mod.actions
     if (actions !== undefined) {
       if (typeof actions !== 'object' || actions === null) return 'the actions export must be an object of functions'
