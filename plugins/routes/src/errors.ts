@@ -79,3 +79,10 @@ export const SseNotRegisteredError = createError<[file: string]>(
   '@nex/routes: %s exports a stream handler, which needs @nex/sse; register it before @nex/routes: app.register(nexSse)',
   500
 )
+
+/** A route file exports a WebSocket handler in an app without @nex/websocket. */
+export const WebSocketNotRegisteredError = createError<[file: string]>(
+  'FST_NEX_ROUTES_NO_WEBSOCKET',
+  '@nex/routes: %s exports a socket, which needs @nex/websocket; register it before @nex/routes: app.register(nexWebSocket)',
+  500
+)

@@ -21,6 +21,7 @@ import { API_METHODS, ModuleRegistry, type ApiModule, type LayoutModule, type Mo
 import { buildRouteTable, displayPath, type ApiEntry, type PageEntry, type SpecialPage } from './route-table.js'
 import type { RenderablePage } from './render.js'
 import { isStreamHandler } from './lib/stream-handler.js'
+import { socketRouteOptions } from './socket-route.js'
 import { SseNotRegisteredError } from './errors.js'
 
 export type { RoutesOptions } from './options.js'
@@ -199,6 +200,7 @@ async function nexRoutes (app: FastifyInstance, options: RoutesOptions): Promise
             config: routeConfig(mod, { kind: 'api', file })
           }
           if (method === 'GET' && ownHead) route.exposeHeadRoute = false
+          if (method === 'GET' && mod.socket !== undefined) Object.assign(route, socketRouteOptions(child, slot, entry.params, env))
           const schema = mod.schema?.[method]
           if (schema !== undefined) route.schema = schema
           child.route(route)

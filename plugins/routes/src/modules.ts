@@ -41,7 +41,15 @@ export interface LayoutModule {
 export const API_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
 export type ApiMethod = typeof API_METHODS[number]
 
+/**
+ * A WebSocket handler (needs @nex/websocket): callbacks `{ open, message, close, error }` or a function
+ * called on open. Each gets the socket; `socket.context` is the route's `Context` (params, state, session).
+ */
+export type SocketDefinition = Record<string, unknown> | ((socket: any) => unknown)
+
 export type ApiModule = Partial<Record<ApiMethod, ActionFunction>> & {
+  /** Served as a WebSocket at the file's URL (an upgrade GET), next to its HTTP methods. */
+  socket?: SocketDefinition
   schema?: Partial<Record<ApiMethod, FastifySchema>>
   config?: Record<string, unknown>
 }
@@ -58,7 +66,11 @@ export interface ModuleSlot<M> {
 export function checkModule (kind: ModuleKind, mod: ModuleNamespace): string | null {
   if (kind === 'api') {
     const methods = API_METHODS.filter(m => m in mod)
-    if (methods.length === 0) return 'export at least one handler named GET, POST, PUT, PATCH or DELETE'
+    const socket = mod.socket
+    if (socket !== undefined && (typeof socket !== 'function' && (typeof socket !== 'object' || socket === null))) {
+      return 'the socket export must be WebSocket callbacks { open, message, close } or a function (socket) => …'
+    }
+    if (methods.length === 0 && socket === undefined) return 'export at least one handler named GET, POST, PUT, PATCH or DELETE, or a socket'
     const bad = methods.find(m => typeof mod[m] !== 'function')
     if (bad !== undefined) return `the ${bad} export must be a function (ctx) => value`
     return null

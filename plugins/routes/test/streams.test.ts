@@ -83,5 +83,5 @@ t.test('stream handlers without @nex/sse fail at startup, naming the file', asyn
   const app = Fastify()
   t.teardown(async () => await app.close())
   app.register(nexRoutes, { dir: fixture('streams-no-sse') })
-  await t.rejects(app.ready(), { code: 'FST_NEX_ROUTES_NO_SSE', message: /api\/feed\.ts/ })
+  await t.rejects(async () => { await app.ready() }, { code: 'FST_NEX_ROUTES_NO_SSE', message: /api\/feed\.ts/ })
 })
