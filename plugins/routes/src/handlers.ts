@@ -125,13 +125,13 @@ function sendResult (reply: FastifyReply, result: HandlerResult, fragment: boole
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(result))
 }
 
-type SseReply = FastifyReply & { sse?: (source: (stream: unknown) => unknown) => Promise<FastifyReply> }
+type SseReply = FastifyReply & { sse?: (source: (stream: unknown) => unknown) => Promise<void> }
 
 /**
  * Serves a stream handler (an async generator function, or a `stream()`-marked `(ctx, stream) => …`)
  * as `text/event-stream` through @nex/sse's `reply.sse`.
  */
-function serveStream (ctx: Context, handler: StreamFunction, file: string, env: HandlerEnv): Promise<FastifyReply> {
+function serveStream (ctx: Context, handler: StreamFunction, file: string, env: HandlerEnv): Promise<void> {
   const reply = ctx.reply as SseReply
   if (typeof reply.sse !== 'function') throw new SseNotRegisteredError(displayPath(env.dir, file))
   return reply.sse((stream) => handler(ctx, stream))

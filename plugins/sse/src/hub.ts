@@ -6,11 +6,11 @@
  */
 import { isTopicMessage, type EventLog, type LoggedEvent, type Unsubscribe } from '@nex/pubsub'
 import { formatMessage } from './lib/frame.js'
-import type { SseStream } from './stream.js'
+import type { EventStream } from './stream.js'
 
 /** A stream following a topic. */
 export interface TopicMember {
-  readonly stream: SseStream
+  readonly stream: EventStream
   /** Send event ids (the topic this stream replays). */
   readonly withId: boolean
   /** The newest id this stream got: older or equal ones are skipped (replay and live overlap). */

@@ -19,9 +19,9 @@ import { originAllowed } from './lib/origin.js'
 import { normalizeOptions, type SseOptions } from './options.js'
 import { StreamRegistry } from './registry.js'
 import { TopicHub } from './hub.js'
-import { SseStream, type StreamEnv } from './stream.js'
+import { EventStream, type SseStream, type StreamEnv } from './stream.js'
 
-export { SseStream, type SubscribeOptions, type TopicSubscription } from './stream.js'
+export type { SseStream, SubscribeOptions, TopicSubscription } from './stream.js'
 export { formatMessage, formatComment, parseLastEventId, type SseChunk, type SseMessage } from './lib/frame.js'
 export { originAllowed, type AllowedOrigins } from './lib/origin.js'
 export type { SseOptions } from './options.js'
@@ -50,10 +50,11 @@ export interface NexSseApi {
 declare module 'fastify' {
   interface FastifyReply {
     /**
-     * Answers with an event stream fed by `source`. Resolves once the headers are out; rejects (for the
+     * Answers with an event stream fed by `source`. Resolves (to nothing: the reply is a thenable that
+     * would wait for the stream's end) once the headers are out or the client left; rejects (for the
      * error handler) when the source fails before sending anything, e.g. a 404.
      */
-    sse (source: StreamSource): Promise<FastifyReply>
+    sse (source: StreamSource): Promise<void>
   }
   interface FastifyInstance {
     nexSse: NexSseApi
@@ -79,6 +80,7 @@ export function toTopicMessage (event: PublishedEvent): TopicMessage {
   if (typeof event === 'string') return { data: event }
   if (isSafeHtml(event)) return { data: event.value }
   if (typeof event !== 'object' || event === null) throw new FST_NEX_SSE_INVALID_DATA(String(event))
+  if (!Object.hasOwn(event, 'data') && !Object.hasOwn(event, 'event')) throw new FST_NEX_SSE_INVALID_DATA('an object without "data" or "event" (put JSON in { data })')
   const message = event as Pick<SseMessage, 'event' | 'data'>
   const name = checkEventName(message.event)
   const data = message.data
@@ -86,7 +88,7 @@ export function toTopicMessage (event: PublishedEvent): TopicMessage {
   return name === undefined ? { data: wire } : { event: name, data: wire }
 }
 
-async function pump (stream: SseStream, iterable: AsyncIterable<SseChunk>): Promise<void> {
+async function pump (stream: EventStream, iterable: AsyncIterable<SseChunk>): Promise<void> {
   const iterator = iterable[Symbol.asyncIterator]()
   // A generator waiting on something (a timer, a fetch) learns the client left at its next yield; `return()` runs its `finally`.
   const stop = (): void => { iterator.return?.()?.catch(() => {}) }
@@ -147,14 +149,19 @@ async function nexSse (app: FastifyInstance, options: SseOptions): Promise<void>
     }
   }
 
-  app.decorateReply('sse', function sse (this: FastifyReply, source: StreamSource): Promise<FastifyReply> {
+  app.decorateReply('sse', function sse (this: FastifyReply, source: StreamSource): Promise<void> {
     const reply = this
     const request = reply.request
     checkRequest(request, reply)
-    const stream = new SseStream(request, reply, env)
+    const stream = new EventStream(request, reply, env)
     registry.add(stream)
-    return new Promise<FastifyReply>((resolve, reject) => {
-      stream.onCommit = () => resolve(reply)
+    if (request.method === 'HEAD') {
+      // The headers a GET would get, and no stream (Fastify serves HEAD for every GET route).
+      stream.close()
+      return Promise.resolve()
+    }
+    return new Promise<void>((resolve, reject) => {
+      stream.onCommit = () => resolve()
       let run: Promise<unknown>
       try {
         const result = typeof source === 'function' ? source(stream) : source

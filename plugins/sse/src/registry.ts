@@ -10,7 +10,7 @@
 import type { FastifyRequest } from 'fastify'
 import { FST_NEX_SSE_CLOSING, FST_NEX_SSE_TOO_MANY_STREAMS } from './errors.js'
 import { formatMessage } from './lib/frame.js'
-import type { SseStream } from './stream.js'
+import type { EventStream } from './stream.js'
 
 const HEARTBEAT = Buffer.from(':\n\n')
 /** Half-heartbeat ticks with a stuck backlog before a client counts as gone. */
@@ -25,9 +25,9 @@ export interface RegistryLimits {
 
 export class StreamRegistry {
   readonly clock = { tick: 0 }
-  readonly #streams = new Set<SseStream>()
+  readonly #streams = new Set<EventStream>()
   readonly #perIp = new Map<string, number>()
-  readonly #ipOf = new WeakMap<SseStream, string>()
+  readonly #ipOf = new WeakMap<EventStream, string>()
   readonly #limits: RegistryLimits
   #timer: NodeJS.Timeout | null = null
   #closing = false
@@ -53,7 +53,7 @@ export class StreamRegistry {
     }
   }
 
-  add (stream: SseStream): void {
+  add (stream: EventStream): void {
     const ip = stream.request.ip
     this.#streams.add(stream)
     this.#ipOf.set(stream, ip)
@@ -64,7 +64,7 @@ export class StreamRegistry {
     }
   }
 
-  remove (stream: SseStream): void {
+  remove (stream: EventStream): void {
     if (!this.#streams.delete(stream)) return
     const ip = this.#ipOf.get(stream) as string
     const count = (this.#perIp.get(ip) ?? 1) - 1

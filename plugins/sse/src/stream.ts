@@ -22,7 +22,7 @@ export interface StreamEnv {
   readonly maxBufferedBytes: number
   /** The heartbeat clock: a counter that advances every half heartbeat. */
   readonly clock: { tick: number }
-  release (stream: SseStream): void
+  release (stream: EventStream): void
 }
 
 export interface SubscribeOptions {
@@ -66,7 +66,42 @@ function validAfter (after: unknown): number | null {
 
 const HEADERS_TO_DROP = ['content-length', 'content-encoding', 'transfer-encoding', 'etag', 'last-modified'] as const
 
-export class SseStream {
+/**
+ * What a stream handler gets. An interface, not the class, so the type is the same whichever copy of this
+ * package (`src` or `dist`) declared it: `reply.sse` is declared by each, and a class with private fields
+ * would make the two declarations conflict.
+ */
+export interface SseStream {
+  readonly request: FastifyRequest
+  readonly reply: FastifyReply
+  /** The browser's `Last-Event-ID` (a topic position), or null on a first connection. */
+  readonly lastEventId: number | null
+  /** True once the stream ended (client gone, closed, server shutting down). Nothing more is sent. */
+  readonly closed: boolean
+  /** True once the headers are out. */
+  readonly committed: boolean
+  /** Aborted when the stream closes: pass it to fetches, timers and loops of the handler. */
+  readonly signal: AbortSignal
+  /** Resolves once the stream closed: `await stream.whenClosed()` keeps a callback-driven handler alive. */
+  whenClosed (): Promise<void>
+  /**
+   * Sends one event: a message `{ data, event, id, retry, comment }`, or a string / html`…` as the data of
+   * an unnamed message. Returns false when the stream is closed (the event is dropped).
+   */
+  send (chunk: SseChunk): boolean
+  /** Sends a comment line (clients ignore it). */
+  comment (text: string): boolean
+  /**
+   * Delivers every event of `topic` from now on to this stream (with `replay`, first the ones the browser
+   * missed). Resolves once the subscription is active.
+   */
+  subscribe (topic: string, options?: SubscribeOptions): Promise<TopicSubscription>
+  /** Ends the stream (the browser's EventSource or htmx will reconnect unless told otherwise). */
+  close (): void
+}
+
+/** The stream behind `SseStream`, with what the hub and the registry use. */
+export class EventStream implements SseStream {
   readonly request: FastifyRequest
   readonly reply: FastifyReply
   /** The browser's `Last-Event-ID` (a topic position), or null on a first connection. */
@@ -303,6 +338,13 @@ export class SseStream {
   #finish (why: 'client' | 'closed' | 'dropped'): void {
     if (this.#closed) return
     this.#closed = true
+    if (!this.#committed && why === 'client') {
+      // Gone before anything was sent: nothing to answer, and `reply.sse()` must still settle.
+      this.reply.hijack()
+      const settle = this.onCommit
+      this.onCommit = null
+      settle?.()
+    }
     if (this.#backlogCheck !== null) clearImmediate(this.#backlogCheck)
     this.#backlogCheck = null
     this.#abort?.abort(why)
