@@ -43,7 +43,7 @@ t.test('the page: the panel that connects the stream, the three live values, the
   t.match(body, /^<!doctype html>/i, 'a whole document')
   t.match(body, '<title>Energy Dashboard</title>')
   t.match(body, '<h1>⚡ Energy Dashboard</h1>')
-  t.match(body, '<script src="/_nex/htmx@4.0.1/htmx.min.js" defer></script>', 'htmx 4')
+  t.match(body, '<script src="/_nex/htmx@4.0.1/htmx.min.js"></script>', 'htmx 4')
   t.match(body, '<script src="/_nex/htmx@4.0.1/ext/hx-sse.min.js" defer></script>', 'and its SSE extension')
   t.match(body, /<section class="panel"[^>]* hx-sse:connect="\/api\/energy-stream">/, 'the panel opens the stream')
 

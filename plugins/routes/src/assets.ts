@@ -65,11 +65,14 @@ export async function registerAssets (app: FastifyInstance, prefix: string, htmx
     }
     return `${prefix}${htmxBase}ext/hx-${name}.min.js`
   }
+  // htmx itself is parser-blocking (it is cached for a year), the rest deferred: htmx then runs while the
+  // document is still loading and waits for DOMContentLoaded, which comes after every deferred script, so
+  // the Nex client and the extensions are in place before htmx processes the page. Deferred too, htmx would
+  // start on a timer once it ran, possibly before a later script arrived: its `hx-sse:connect` never opened.
   const tags = (nonce: string | undefined, extensions: readonly string[]): SafeHtml => {
-    const urls = [htmxUrl, clientUrl, ...extensions.map(extensionUrl)]
-    return html`${urls.map(url => nonce === undefined
-      ? html`<script src="${url}" defer></script>`
-      : html`<script src="${url}" nonce="${nonce}" defer></script>`)}`
+    const deferred = [clientUrl, ...extensions.map(extensionUrl)]
+    const attributes = nonce === undefined ? html`` : html` nonce="${nonce}"`
+    return html`<script src="${htmxUrl}"${attributes}></script>${deferred.map(url => html`<script src="${url}"${attributes} defer></script>`)}`
   }
   const plain = tags(undefined, [])
   return {

@@ -60,7 +60,7 @@ t.test('scripts get the CSP nonce of the reply when a security plugin sets one',
   })
   await app.register(nexRoutes, { dir: fixture('no-layout') })
   const page = await app.inject('/')
-  t.match(page.body, /<script src="\/_nex\/htmx@4\.0\.1\/htmx\.min\.js" nonce="n0nce&quot;&lt;" defer>/)
+  t.match(page.body, /<script src="\/_nex\/htmx@4\.0\.1\/htmx\.min\.js" nonce="n0nce&quot;&lt;"><\/script>/)
 })
 
 t.test('assets can be turned off', async t => {

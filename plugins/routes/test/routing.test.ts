@@ -168,6 +168,6 @@ t.test('an app without layouts gets the built-in document', async t => {
   const res = await app.inject('/')
   t.match(res.body, /^<!doctype html><html lang="en"><head><meta charset="utf-8">/)
   t.match(res.body, /<title>Bare &lt;title&gt;<\/title>/)
-  t.match(res.body, /<script src="\/_nex\/htmx@4\.0\.1\/htmx\.min\.js" defer><\/script><script src="\/_nex\/client@[\w-]+\/nex-client\.js" defer><\/script>/)
+  t.match(res.body, /<script src="\/_nex\/htmx@4\.0\.1\/htmx\.min\.js"><\/script><script src="\/_nex\/client@[\w-]+\/nex-client\.js" defer><\/script>/)
   t.match(res.body, /<body><div data-nex-page-id="[^"]+"><h1>No layout<\/h1><\/div><\/body>/)
 })
