@@ -136,14 +136,23 @@ function installExitHooks () {
  * Starts `node harness.js <role> ...args` pinned to `core` (when pinning is available) and resolves
  * once it reported ready, with `{ info, request(cmd, data), stop() }`.
  */
-export async function startChild (name, role, args, { core = null, env = {}, readyTimeoutMs = 30_000 } = {}) {
+export async function startChild (name, role, args, options = {}) {
+  return await spawnChild(name, [HARNESS, role, ...args], options)
+}
+
+/**
+ * Starts `node ...nodeArgs` as an IPC child (it sends `{ ready }` once, then answers `{ id, cmd }` with
+ * `{ id, result }` or `{ id, error }`), pinned to `core` when pinning is available. `serialization:
+ * 'advanced'` lets typed arrays cross the channel. Killed when this process exits.
+ */
+export async function spawnChild (name, nodeArgs, { core = null, env = {}, serialization = 'json', readyTimeoutMs = 30_000 } = {}) {
   installExitHooks()
-  const nodeArgs = [HARNESS, role, ...args]
   const [command, argv] = core !== null && pinning.taskset !== null
     ? [pinning.taskset, ['-c', String(core), process.execPath, ...nodeArgs]]
     : [process.execPath, nodeArgs]
   const proc = spawn(command, argv, {
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    serialization,
     env: { ...process.env, ...env }
   })
   const child = new Child(name, proc)
@@ -616,7 +625,8 @@ export async function httpBenchmark ({ title, prepare }) {
 // ---------------------------------------------------------------------------------------------------
 // Child side
 
-function serveCommands (handlers) {
+/** Child side of `spawnChild`: answers the parent's `{ id, cmd }` messages with `handlers[cmd](message)`. */
+export function serveCommands (handlers) {
   process.on('message', async (message) => {
     const handler = handlers[message.cmd]
     if (handler === undefined) return process.send({ id: message.id, error: `unknown command ${message.cmd}` })
