@@ -1,0 +1,15 @@
+/**
+ * The nex error catalogue. Only `createError` calls; codes are never reused, new ones are appended.
+ * The README's errors table explains each.
+ */
+import createError from '@fastify/error'
+
+export const FST_NEX_INVALID_OPTION = createError<[option: string, allowed: string, got: string]>(
+  'FST_NEX_INVALID_OPTION',
+  'nex: option "%s" must be %s, got %s',
+  500,
+  TypeError
+)
+
+// Health, readiness and shutdown errors live next to their code; one catalogue for the package.
+export * from './lifecycle-errors.js'
