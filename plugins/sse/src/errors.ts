@@ -48,9 +48,3 @@ export const FST_NEX_SSE_REPLAY_TWICE = createError<[first: string, second: stri
     'topic, so a browser\'s Last-Event-ID can only name a position in one of them. Subscribe the others without replay',
   500
 )
-
-export const FST_NEX_SSE_NOT_REGISTERED = createError(
-  'FST_NEX_SSE_NOT_REGISTERED',
-  '@nex/sse: a stream handler needs the @nex/sse plugin: register it before the routes that stream',
-  500
-)
