@@ -1,38 +1,17 @@
-import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { Redis, type RedisOptions } from 'ioredis'
 import { startRedisServer } from '@nex/testing'
-import { createMemoryPubSub, type PubSubErrorHandler } from '@nex/pubsub'
+import { createMemoryPubSub } from '@nex/pubsub'
 import { createEventInbox, testEventLog } from '../../testing/src/event-log-contract.js'
-import { createRedisEventLog, createRedisPubSub, DEFAULT_CLIENT_OPTIONS } from '../src/index.js'
+import { createRedisEventLog, createRedisPubSub } from '../src/index.js'
+import { redisTestKit, ready, recordErrors } from './helpers.js'
 
 const server = await startRedisServer()
 t.teardown(() => server.stop())
-
-/** A client the test owns (closed at the end of the file), fail-fast like production clients. */
-function connect (options: RedisOptions = {}, url = server.url): Redis {
-  const client = new Redis(url, { ...DEFAULT_CLIENT_OPTIONS, ...options })
-  client.on('error', () => {})
-  t.teardown(() => { client.disconnect() })
-  return client
-}
-
-async function ready (client: Redis): Promise<Redis> {
-  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve))
-  return client
-}
+// Each log on its own prefix, so logs never see each other's topics.
+const { connect, freshPrefix } = redisTestKit(t, server.url)
 
 const shared = await ready(connect())
-let prefixes = 0
-// Each log on its own prefix, so logs never see each other's topics.
-const freshPrefix = (): string => `test${prefixes++}-${randomBytes(4).toString('hex')}:`
-
-/** An onError that records what it gets. */
-function recordErrors (): { onError: PubSubErrorHandler, errors: Array<{ error: unknown, topic: string }> } {
-  const errors: Array<{ error: unknown, topic: string }> = []
-  return { errors, onError: (error, topic) => { errors.push({ error, topic }) } }
-}
 
 const urlPrefix = freshPrefix()
 // Shared: every log makes its own client from the url, so two logs on one backend are two processes.

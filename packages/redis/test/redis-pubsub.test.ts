@@ -1,33 +1,17 @@
-import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { Redis, type RedisOptions } from 'ioredis'
 import { startRedisServer } from '@nex/testing'
-import type { PubSubErrorHandler } from '@nex/pubsub'
 import { createInbox, testPubSub } from '../../testing/src/pubsub-contract.js'
-import { createRedisPubSub, DEFAULT_CLIENT_OPTIONS } from '../src/index.js'
+import { createRedisPubSub } from '../src/index.js'
+import { redisTestKit, ready, recordErrors } from './helpers.js'
 
 const server = await startRedisServer()
 t.teardown(() => server.stop())
-
-/** A client the test owns (closed at the end of the file), fail-fast like production clients. */
-function connect (options: RedisOptions = {}, url = server.url): Redis {
-  const client = new Redis(url, { ...DEFAULT_CLIENT_OPTIONS, ...options })
-  client.on('error', () => {})
-  t.teardown(() => { client.disconnect() })
-  return client
-}
-
-async function ready (client: Redis): Promise<Redis> {
-  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve))
-  return client
-}
+// Each bus on its own prefix, so buses never see each other's channels.
+const { connect, freshPrefix } = redisTestKit(t, server.url)
 
 const shared = await ready(connect())
-let prefixes = 0
-// Each bus on its own prefix, so buses never see each other's channels.
-const freshPrefix = (): string => `test${prefixes++}-${randomBytes(4).toString('hex')}:`
 
 /** Channels of `prefix` the server has subscribers for. */
 async function channels (prefix: string): Promise<string[]> {
@@ -38,12 +22,6 @@ async function channels (prefix: string): Promise<string[]> {
 async function clientsNamed (name: string): Promise<number> {
   const list = await shared.client('LIST') as string
   return list.split('\n').filter((line) => line.includes(` name=${name} `)).length
-}
-
-/** An onError that records what it gets. */
-function recordErrors (): { onError: PubSubErrorHandler, errors: Array<{ error: unknown, topic: string }> } {
-  const errors: Array<{ error: unknown, topic: string }> = []
-  return { errors, onError: (error, topic) => { errors.push({ error, topic }) } }
 }
 
 await testPubSub(t, 'createRedisPubSub with a user client', (options) => createRedisPubSub({ client: shared, prefix: freshPrefix(), ...options }))

@@ -1,30 +1,16 @@
-import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { startRedisServer } from '@nex/testing'
+import { Redis } from 'ioredis'
 import { testPageStore } from '../../testing/src/store-contract.js'
-import { createRedisStore, DEFAULT_CLIENT_OPTIONS } from '../src/index.js'
+import { createRedisStore } from '../src/index.js'
+import { redisTestKit, ready } from './helpers.js'
 
 const server = await startRedisServer()
 t.teardown(() => server.stop())
-
-/** A client the test owns (closed at the end of the file), fail-fast like production clients. */
-function connect (options: { commandTimeout?: number } = {}): Redis {
-  const client = new Redis(server.url, { ...DEFAULT_CLIENT_OPTIONS, lazyConnect: false, ...options })
-  client.on('error', () => {})
-  t.teardown(() => { client.disconnect() })
-  return client
-}
-
-async function ready (client: Redis): Promise<Redis> {
-  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve))
-  return client
-}
+// Each store on its own prefix, so stores never see each other's pages.
+const { connect, freshPrefix } = redisTestKit(t, server.url, { lazyConnect: false })
 
 const shared = await ready(connect())
-let prefixes = 0
-// Each store on its own prefix, so stores never see each other's pages.
-const freshPrefix = (): string => `test${prefixes++}-${randomBytes(4).toString('hex')}:`
 
 await testPageStore(t, 'createRedisStore', (options) => createRedisStore({ client: shared, prefix: freshPrefix(), ...options }))
 
