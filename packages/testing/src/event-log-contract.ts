@@ -16,7 +16,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
 import type { EventLog, JsonValue, LoggedEvent, LoggedEventHandler, PubSubErrorHandler } from '@nex/pubsub'
-import { createInbox } from './pubsub-contract.js'
+import { createInbox, invalidTopics, notJsonValues } from './pubsub-contract.js'
 
 /** What the suite asks the factory for; a log must honour it. */
 export interface EventLogFactoryOptions {
@@ -241,15 +241,7 @@ export async function testEventLog (t: Test, name: string, create: EventLogFacto
     t.test('topics must be strings of 1 to 256 well-formed characters (FST_NEX_PUBSUB_INVALID_TOPIC)', async (t) => {
       const { log } = await open(t)
       const invalid = { code: 'FST_NEX_PUBSUB_INVALID_TOPIC' }
-      const bad: Array<[string, unknown]> = [
-        ['an empty string', ''],
-        ['257 characters', 'x'.repeat(257)],
-        ['a number', 42],
-        ['null', null],
-        ['an array', ['a']],
-        ['a lone surrogate', 'a\uD800b']
-      ]
-      for (const [label, topic] of bad) {
+      for (const [label, topic] of invalidTopics()) {
         const appending = log.append(topic as string, 'x')
         await t.rejects(appending, invalid, `append refuses ${label}`)
         await appending.catch((err: unknown) => t.type(err, TypeError, 'a TypeError'))
@@ -266,14 +258,7 @@ export async function testEventLog (t: Test, name: string, create: EventLogFacto
       const { log } = await open(t)
       const inbox = await listen(log, 'strict')
       const first = await log.append('strict', 'first')
-      const cyclic: Record<string, unknown> = { a: 1 }
-      cyclic.self = cyclic
-      class Point { x = 1 }
-      const bad: Array<[string, unknown]> = [
-        ['a function', () => 1], ['undefined', undefined], ['a BigInt', 10n], ['NaN', Number.NaN], ['a Date', new Date()],
-        ['a Map', new Map()], ['a class instance', new Point()], ['a cycle', cyclic], ['an undefined property', { a: undefined }]
-      ]
-      for (const [label, message] of bad) {
+      for (const [label, message] of notJsonValues()) {
         const appending = log.append('strict', message as JsonValue)
         await t.rejects(appending, { code: 'FST_NEX_PUBSUB_NOT_JSON', message: /topic "strict"/ }, `refuses ${label}`)
         await appending.catch((err: unknown) => t.type(err, TypeError, 'a TypeError'))

@@ -89,7 +89,21 @@ function createRecorder<T> (label: string): Recorder<T> {
   }
 }
 
-function notJsonValues (): Array<[string, unknown]> {
+/** Topics every bus and log must refuse (FST_NEX_PUBSUB_INVALID_TOPIC), each with a label. */
+export function invalidTopics (): Array<[string, unknown]> {
+  return [
+    ['an empty string', ''],
+    ['257 characters', 'x'.repeat(257)],
+    ['a number', 42],
+    ['null', null],
+    ['undefined', undefined],
+    ['an array', ['a']],
+    ['a lone surrogate', 'a\uD800b']
+  ]
+}
+
+/** Values every bus and log must refuse as messages (FST_NEX_PUBSUB_NOT_JSON), each with a label. */
+export function notJsonValues (): Array<[string, unknown]> {
   const cyclic: Record<string, unknown> = { a: 1 }
   cyclic.self = cyclic
   const sparse: number[] = [1]
@@ -278,16 +292,7 @@ export async function testPubSub (t: Test, name: string, create: PubSubFactory):
     t.test('topics must be strings of 1 to 256 well-formed characters (FST_NEX_PUBSUB_INVALID_TOPIC)', async (t) => {
       const { bus } = await open(t)
       const invalid = { code: 'FST_NEX_PUBSUB_INVALID_TOPIC' }
-      const bad: Array<[string, unknown]> = [
-        ['an empty string', ''],
-        ['257 characters', 'x'.repeat(257)],
-        ['a number', 42],
-        ['null', null],
-        ['undefined', undefined],
-        ['an array', ['a']],
-        ['a lone surrogate', 'a\uD800b']
-      ]
-      for (const [label, topic] of bad) {
+      for (const [label, topic] of invalidTopics()) {
         const publish = bus.publish(topic as string, 'x')
         await t.rejects(publish, invalid, `publish refuses ${label}`)
         await publish.catch((err: unknown) => t.type(err, TypeError, 'a TypeError'))
