@@ -49,6 +49,18 @@ export interface ContextEnv {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD'])
 
+interface CsrfReply extends FastifyReply {
+  csrfToken?: () => string
+}
+
+/** The CSRF token source of @nex/security, when it protects this app: the form field name and the token. */
+function csrfCarrier (reply: FastifyReply): { field: string, token: () => string } | null {
+  const csrf = (reply.server as { nexSecurity?: { csrf: { field: string } | null } }).nexSecurity?.csrf
+  const generate = (reply as CsrfReply).csrfToken
+  if (csrf == null || typeof generate !== 'function') return null
+  return { field: csrf.field, token: () => generate.call(reply) }
+}
+
 export class Context<P extends Params = Params> {
   readonly request: FastifyRequest
   readonly reply: FastifyReply
@@ -125,16 +137,33 @@ export class Context<P extends Params = Params> {
   formFields (): SafeHtml {
     const request = this.request as FastifyRequest & { pageState?: PageState }
     const field = (request.server as { nexState?: { field: string } }).nexState?.field
-    if (request.pageState === undefined || field === undefined) return raw('')
-    return html`<input type="hidden" name="${field}" value="${request.pageState.id}">`
+    const pageId = request.pageState === undefined || field === undefined
+      ? null
+      : html`<input type="hidden" name="${field}" value="${request.pageState.id}">`
+    const csrf = csrfCarrier(this.reply)
+    const token = csrf === null ? null : html`<input type="hidden" name="${csrf.field}" value="${csrf.token()}">`
+    if (pageId === null && token === null) return raw('')
+    return html`${pageId}${token}`
   }
 
   /**
    * The `<script>` tags that load htmx and the Nex client, then the htmx extensions named in `extensions`
-   * (e.g. `['sse']` for `hx-sse:connect`); put them in the root layout's `<head>`.
+   * (e.g. `['sse']` for `hx-sse:connect`); put them in the root layout's `<head>`. With CSRF protection
+   * (@nex/security) they start with `<meta name="csrf-token">`, which the Nex client sends as a header on
+   * every htmx request.
    */
   scripts (options: { extensions?: readonly string[] } = {}): SafeHtml {
-    return this.#env.assets === null ? raw('') : this.#env.assets.scriptTags(this.reply, options.extensions)
+    const tags = this.#env.assets === null ? raw('') : this.#env.assets.scriptTags(this.reply, options.extensions)
+    const csrf = csrfCarrier(this.reply)
+    return csrf === null ? tags : html`<meta name="csrf-token" content="${csrf.token()}">${tags}`
+  }
+
+  /**
+   * The CSP nonce of this response (set by @nex/security), for the page's own `<script nonce>` and
+   * `<style nonce>` elements; undefined without a CSP plugin.
+   */
+  get nonce (): string | undefined {
+    return (this.reply as FastifyReply & { cspNonce?: { script?: string } }).cspNonce?.script
   }
 
   /** Sets the response status. */

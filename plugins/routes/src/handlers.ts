@@ -22,7 +22,7 @@ export interface HandlerEnv extends ContextEnv {
 }
 
 type Handler = (request: FastifyRequest, reply: FastifyReply) => unknown
-type ErrorHandler = (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+export type ErrorHandler = (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
 
 const HTML = 'text/html; charset=utf-8'
 

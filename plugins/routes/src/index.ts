@@ -11,12 +11,12 @@
  * encapsulated child context (with the prefix), so the form-body parser, the not-found handler and error
  * handlers it installs never touch the app's hand-written routes.
  */
-import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import formBody from '@fastify/formbody'
 import { normalizeOptions, type NormalizedRoutesOptions, type RoutesOptions } from './options.js'
 import { registerAssets } from './assets.js'
-import { actionHandler, apiErrorHandler, apiHandler, notFoundHandler, pageErrorHandler, pageHandler, type HandlerEnv } from './handlers.js'
+import { actionHandler, apiErrorHandler, apiHandler, notFoundHandler, pageErrorHandler, pageHandler, type ErrorHandler, type HandlerEnv } from './handlers.js'
 import { API_METHODS, ModuleRegistry, type ApiModule, type LayoutModule, type ModuleSlot, type PageModule } from './modules.js'
 import { buildRouteTable, displayPath, type ApiEntry, type PageEntry, type SpecialPage } from './route-table.js'
 import type { RenderablePage } from './render.js'
@@ -52,6 +52,12 @@ export interface NexRoutesApi {
   readonly routes: RouteListing[]
   /** Reloads a module file in place (live reload). Resolves false when no route uses it. */
   reload (file: string): Promise<boolean>
+  /**
+   * Sends `error` as the app's `pages/_error` page (in its layouts for a full page, bare for an htmx
+   * partial request; built-in markup without one), with the status of the error and no 5xx message
+   * outside development. For the app-wide error handler of routes @nex/routes did not register.
+   */
+  renderError (error: Error, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>
 }
 
 declare module 'fastify' {
@@ -129,12 +135,20 @@ async function nexRoutes (app: FastifyInstance, options: RoutesOptions): Promise
       actions: []
     }))
   ]
+  // The first registration's error page serves renderError (a second one, under another prefix, adds routes).
+  let renderError: ErrorHandler | null = null
   if (app.hasDecorator('nexRoutes')) {
     app.nexRoutes.routes.push(...listing)
   } else {
     app.decorate('nexRoutes', {
       routes: listing,
-      reload: async (file: string) => await registry.reload(file)
+      reload: async (file: string) => await registry.reload(file),
+      renderError: async (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+        // Only before the routes finished registering: nothing to render with yet.
+        if (renderError === null) throw error
+        await renderError.call(app, error as FastifyError, request, reply)
+        return reply
+      }
     })
   }
 
@@ -157,6 +171,7 @@ async function nexRoutes (app: FastifyInstance, options: RoutesOptions): Promise
     }
     const rootErrorHandler = pageErrorHandler(rootErrorPage, shell, env)
     child.setErrorHandler(rootErrorHandler)
+    renderError = rootErrorHandler
 
     for (const { entry, target, errorPage } of pages) {
       const mod = target.page.module
