@@ -66,6 +66,6 @@ export async function installCookieBackend (fastify: FastifyInstance, options: N
 
   return {
     store: null,
-    open: (request) => new CookieSession(request, env)
+    open: (request, flashes) => new CookieSession(request, env, flashes)
   }
 }

@@ -7,12 +7,15 @@
  * What a cookie cannot do: `update` is atomic within a request but last-writer-wins across concurrent
  * requests (each carries its own copy), and nothing can be revoked server-side: an old cookie stays
  * valid until it expires (`ttl` after it was issued).
+ *
+ * As with the store backend, a flash while there is no session goes to the flash cookie and creates none.
  */
 import { encodeStateValue, type JsonValue, type Widen } from '@nex/state'
 import type { FastifyRequest } from 'fastify'
 import { FST_NEX_SESSION_COOKIE_TOO_LARGE, FST_NEX_SESSION_NOT_READY } from './errors.js'
-import { appendFlash, asFlashes, checkFlash, checkUserKey, FLASH_KEY, hasFlashes } from './lib/flash.js'
+import { appendFlash, asFlashes, checkFlash, checkUserKey, FLASH_KEY, hasFlashes, mergeFlashes } from './lib/flash.js'
 import { COOKIE_LIMIT, sealedCookieBytes, TIMESTAMP_BYTES } from './lib/sealed-cookie.js'
+import type { FlashJar } from './flash-cookie.js'
 import type { Flashes, Session } from './types.js'
 
 /** The parts of @fastify/secure-session's session object this backend uses. */
@@ -50,12 +53,14 @@ export interface CookieSessionEnv {
 export class CookieSession implements Session {
   readonly #request: SealedRequest
   readonly #env: CookieSessionEnv
+  readonly #flashes: FlashJar
   /** Writes run one after another, so `update` is atomic within the request. */
   #tail: Promise<unknown> = Promise.resolve()
 
-  constructor (request: FastifyRequest, env: CookieSessionEnv) {
+  constructor (request: FastifyRequest, env: CookieSessionEnv, flashes: FlashJar) {
     this.#request = request as SealedRequest
     this.#env = env
+    this.#flashes = flashes
   }
 
   get id (): string | null {
@@ -122,18 +127,24 @@ export class CookieSession implements Session {
     })
   }
 
+  /** Into the session when there is one; else into the flash cookie, creating no session. */
   flash (type: string, message: string): Promise<void> {
     checkFlash(type, message)
-    return this.#serial(() => this.#commit(FLASH_KEY, FLASH_FIELD, appendFlash(this.#flashes(), type, message)))
+    return this.#serial(() => {
+      if (this.id === null) this.#flashes.add(type, message)
+      else this.#commit(FLASH_KEY, FLASH_FIELD, appendFlash(this.#sessionFlashes(), type, message))
+    })
   }
 
+  /** The flash cookie's messages (set before there was a session), then the session's. */
   takeFlashes (): Promise<Flashes> {
     return this.#serial(() => {
-      const flashes = this.#flashes()
-      // Nothing to show: the cookie is left alone (no Set-Cookie).
-      if (!hasFlashes(flashes)) return flashes
+      const fromCookie = this.#flashes.take()
+      const flashes = this.#sessionFlashes()
+      // Nothing to show: the session cookie is left alone (no Set-Cookie).
+      if (!hasFlashes(flashes)) return fromCookie
       this.#sealed().set(FLASH_FIELD, undefined)
-      return flashes
+      return mergeFlashes(fromCookie, flashes)
     })
   }
 
@@ -150,7 +161,7 @@ export class CookieSession implements Session {
     return typeof data === 'object' && data !== null ? data as Record<string, JsonValue> : {}
   }
 
-  #flashes (): Flashes {
+  #sessionFlashes (): Flashes {
     const sealed = this.#sealed()
     return sealed.deleted ? {} : asFlashes(sealed.get(FLASH_FIELD))
   }

@@ -43,3 +43,10 @@ export const FST_NEX_SESSION_NOT_READY = createError(
     'onRequest hook added before the plugin. Use it in a hook added after registering @nex/session, or from preHandler on',
   500
 )
+
+export const FST_NEX_SESSION_FLASH_TOO_LARGE = createError<[bytes: number, limit: number]>(
+  'FST_NEX_SESSION_FLASH_TOO_LARGE',
+  '@nex/session: a browser without a session keeps its flash messages in a cookie; this message alone would make ' +
+    'it %d bytes, over its %d-byte limit. Keep flash messages short (a sentence, not a record)',
+  500
+)

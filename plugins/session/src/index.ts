@@ -8,10 +8,12 @@
  * `'cookie'`: the data itself, encrypted in the cookie (@fastify/secure-session), no server memory.
  *
  * Anonymous requests cost nothing: no store call, no cookie, until the first write creates the session.
+ * A flash without a session is no such write: it travels in its own signed 60-second cookie
+ * (`<cookieName>_flash`), so anonymous redirects with a message never grow the store (MEM-04).
  *
- * Hooks (added by the backend): `onSend` sends or clears the cookie; `onResponse` (store) slides the TTL
- * of a session the request used without writing, with one `touch`. Registers @fastify/cookie unless it
- * is registered already.
+ * Hooks: `onSend` sends or clears the flash cookie; added by the backend, `onSend` sends or clears the
+ * session cookie and `onResponse` (store) slides the TTL of a session the request used without writing,
+ * with one `touch`. Registers @fastify/cookie unless it is registered already.
  *
  * Decorators: `fastify.nexSession`; `request.session`.
  *
@@ -27,6 +29,7 @@ import { FST_NEX_SESSION_ALREADY_REGISTERED } from './errors.js'
 import { kSessionHandle } from './symbols.js'
 import { installStoreBackend } from './store-backend.js'
 import { installCookieBackend } from './cookie-backend.js'
+import { installFlashCookie } from './flash-cookie.js'
 import type { Session } from './types.js'
 
 /** What `fastify.nexSession` offers outside a request (readiness checks, tests, admin tools). */
@@ -72,6 +75,7 @@ async function plugin (fastify: FastifyInstance, options: SessionOptions): Promi
     secure,
     ...(maxAge === undefined ? {} : { maxAge: Math.ceil(maxAge / 1000) })
   }
+  const flashJar = installFlashCookie(fastify, normalized, cookie)
   const installed = backend === 'store'
     ? installStoreBackend(fastify, normalized, cookie)
     : await installCookieBackend(fastify, normalized, cookie)
@@ -85,7 +89,7 @@ async function plugin (fastify: FastifyInstance, options: SessionOptions): Promi
   fastify.decorateRequest('session', {
     getter (this: FastifyRequest): Session {
       const request = this as SessionRequest
-      request[kSessionHandle] ??= installed.open(request)
+      request[kSessionHandle] ??= installed.open(request, flashJar(request))
       return request[kSessionHandle]
     }
   })
@@ -99,4 +103,5 @@ export type { SessionBackend, SessionOptions } from './options.js'
 export { DEFAULTS } from './options.js'
 export { FLASH_KEY, RESERVED_PREFIX } from './lib/flash.js'
 export { COOKIE_LIMIT } from './lib/sealed-cookie.js'
+export { FLASH_COOKIE_LIMIT, FLASH_COOKIE_MAX_AGE } from './lib/flash-cookie.js'
 export * as errors from './errors.js'

@@ -76,9 +76,9 @@ export function installStoreBackend (fastify: FastifyInstance, options: Normaliz
 
   return {
     store,
-    open (request) {
+    open (request, flashes) {
       const req = request as StoreRequest
-      return new StoreSession(store, cookieInfo(req).id, issue, () => { req[kSessionWrote] = true })
+      return new StoreSession(store, cookieInfo(req).id, { issue, flashes, onWrite: () => { req[kSessionWrote] = true } })
     }
   }
 }

@@ -1,29 +1,35 @@
 /**
  * The `Session` of the store backend: a session is a "page" of a `PageStore` (memory or Redis), so it
  * gets the store's atomic `update`, sliding TTL, byte limits and 503s. The id is a signed session id,
- * issued on the first write; the plugin's hooks send or clear the cookie from `id` at the end.
+ * issued on the first write; the plugin's hooks send or clear the cookie from `id` at the end. Flashes
+ * of a request without a session go to the flash cookie instead: they create no session.
  */
 import type { JsonValue, PageStore, Widen } from '@nex/state'
-import { appendFlash, asFlashes, checkFlash, checkUserKey, FLASH_KEY, hasFlashes, isReservedKey } from './lib/flash.js'
+import type { FlashJar } from './flash-cookie.js'
+import { appendFlash, asFlashes, checkFlash, checkUserKey, FLASH_KEY, hasFlashes, isReservedKey, mergeFlashes } from './lib/flash.js'
 import type { Flashes, Session } from './types.js'
+
+export interface StoreSessionEnv {
+  /** Makes a new signed id. */
+  issue (): string
+  /** The request's flash cookie. */
+  readonly flashes: FlashJar
+  /** Runs after each successful write (which has slid the session's TTL by itself). */
+  onWrite (): void
+}
 
 export class StoreSession implements Session {
   readonly #store: PageStore
-  readonly #issue: () => string
-  readonly #onWrite: () => void
+  readonly #env: StoreSessionEnv
   #id: string | null
   /** The id an anonymous session's first write goes to; it becomes `id` once a write succeeded. */
   #pending: string | null = null
 
-  /**
-   * `carried` is the verified id of the request's cookie (null when anonymous), `issue` makes a new signed
-   * id, `onWrite` runs after each successful write (which has slid the session's TTL by itself).
-   */
-  constructor (store: PageStore, carried: string | null, issue: () => string, onWrite: () => void) {
+  /** `carried` is the verified id of the request's cookie (null when anonymous). */
+  constructor (store: PageStore, carried: string | null, env: StoreSessionEnv) {
     this.#store = store
     this.#id = carried
-    this.#issue = issue
-    this.#onWrite = onWrite
+    this.#env = env
   }
 
   get id (): string | null {
@@ -63,7 +69,7 @@ export class StoreSession implements Session {
     checkUserKey(key)
     if (this.#id === null) return
     await this.#store.delete(this.#id, key)
-    this.#onWrite()
+    this.#env.onWrite()
   }
 
   /**
@@ -75,7 +81,7 @@ export class StoreSession implements Session {
     const old = this.#id
     if (old === null) return
     const data = await this.#store.getAll(old)
-    const next = this.#issue()
+    const next = this.#env.issue()
     await Promise.all(Object.entries(data).map(([key, value]) => this.#store.set(next, key, value)))
     await this.#store.clear(old)
     this.#id = next
@@ -91,26 +97,35 @@ export class StoreSession implements Session {
     if (this.#id === id) this.#id = null
   }
 
+  /** Into the session when there is one; else into the flash cookie, creating no session (MEM-04). */
   async flash (type: string, message: string): Promise<void> {
     checkFlash(type, message)
-    await this.#write((id) => this.#store.update(id, FLASH_KEY, {} as Flashes, (flashes) => appendFlash(flashes, type, message)))
+    const id = this.#id
+    if (id === null) {
+      this.#env.flashes.add(type, message)
+      return
+    }
+    await this.#store.update(id, FLASH_KEY, {} as Flashes, (flashes) => appendFlash(flashes, type, message))
+    this.#env.onWrite()
   }
 
   /**
-   * A read when there is nothing to show (every page render calls this), else one atomic update that
+   * The flash cookie's messages (set before there was a session), then the session's. For the session:
+   * a read when there is nothing to show (every page render calls this), else one atomic update that
    * takes what is there, so a flash added concurrently is either taken now or kept for the next view.
    * The taken key stays as `{}` (a delete after the update could drop such a concurrent flash).
    */
   async takeFlashes (): Promise<Flashes> {
+    const fromCookie = this.#env.flashes.take()
     const id = this.#id
-    if (id === null || !hasFlashes(asFlashes(await this.#store.get(id, FLASH_KEY)))) return {}
+    if (id === null || !hasFlashes(asFlashes(await this.#store.get(id, FLASH_KEY)))) return fromCookie
     let taken: Flashes = {}
     await this.#store.update(id, FLASH_KEY, {} as Flashes, (flashes) => {
       taken = asFlashes(flashes)
       return {}
     })
-    this.#onWrite()
-    return taken
+    this.#env.onWrite()
+    return mergeFlashes(fromCookie, taken)
   }
 
   /**
@@ -122,17 +137,17 @@ export class StoreSession implements Session {
     const current = this.#id
     if (current !== null) {
       const result = await op(current)
-      this.#onWrite()
+      this.#env.onWrite()
       return result
     }
-    this.#pending ??= this.#issue()
+    this.#pending ??= this.#env.issue()
     const id = this.#pending
     const result = await op(id)
     if (this.#pending === id) {
       this.#id = id
       this.#pending = null
     }
-    this.#onWrite()
+    this.#env.onWrite()
     return result
   }
 }

@@ -6,3 +6,5 @@ export const kSessionHandle = Symbol('@nex/session.handle')
 export const kCookieInfo = Symbol('@nex/session.cookieInfo')
 /** Set once a write to the request's session succeeded (store backend): that write slid the TTL already. */
 export const kSessionWrote = Symbol('@nex/session.wrote')
+/** The request's flash cookie (flash messages of a browser without a session), created on first use. */
+export const kFlashJar = Symbol('@nex/session.flashJar')

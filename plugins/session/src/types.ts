@@ -10,6 +10,7 @@ export type Flashes = Record<string, string[]>
  *
  * A browser without a session is anonymous: reads answer empty without any store operation, and nothing
  * is stored and no cookie is sent until the first write, which creates the session (new id, Set-Cookie).
+ * A flash is no such write: without a session it goes to a signed 60-second flash cookie instead.
  */
 export interface Session {
   /** The session id, or null while the browser is anonymous (no session yet, or destroyed). */
@@ -40,9 +41,11 @@ export interface Session {
   destroy (): Promise<void>
   /**
    * Adds a flash message of `type` (letters, digits, `_`, `-`), shown once by `takeFlashes()`. A message
-   * already waiting under that type is not added again.
+   * already waiting under that type is not added again. With a session it is kept in the session; without
+   * one it travels in its own signed cookie for 60 s (2 KiB at most, the oldest messages make room) and
+   * creates no session.
    */
   flash (type: string, message: string): Promise<void>
-  /** The flash messages waiting, removed from the session: each is returned once. */
+  /** The flash messages waiting (the flash cookie's, then the session's), removed: each is returned once. */
   takeFlashes (): Promise<Flashes>
 }

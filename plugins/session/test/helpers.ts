@@ -10,6 +10,8 @@ import nexSession, { type SessionOptions } from '../src/index.js'
 export const SECRET = 'session-test-secret-that-is-long-enough-0123456789'
 export const OTHER_SECRET = 'another-secret-that-is-also-long-enough-9876543210'
 export const COOKIE = 'nex_session'
+/** The flash cookie of a browser without a session. */
+export const FLASH_COOKIE = 'nex_session_flash'
 
 /** An app with routes using the session as a login flow would; closed by the teardown of `t`. */
 export async function buildApp (

@@ -6,8 +6,9 @@ import { Redis } from 'ioredis'
 import { createPageIdSigner, type JsonValue, type MemoryStore } from '@nex/state'
 import { createRedisStore, DEFAULT_CLIENT_OPTIONS } from '@nex/redis'
 import { createTestClient, startRedisServer, type TestClient } from '@nex/testing'
-import type { SessionOptions } from '../src/index.js'
-import { buildApp, clearsCookie, COOKIE, cookieValue, OTHER_SECRET, SECRET, setCookieOf } from './helpers.js'
+import { FLASH_COOKIE_LIMIT, type SessionOptions } from '../src/index.js'
+import { createFlashCookieCodec } from '../src/lib/flash-cookie.js'
+import { buildApp, clearsCookie, COOKIE, cookieValue, FLASH_COOKIE, OTHER_SECRET, SECRET, setCookieOf } from './helpers.js'
 
 const DAY = 86_400_000
 const SIGNED_ID = /^[\w-]{22}\.[\w-]{22}$/
@@ -181,7 +182,7 @@ for (const variant of variants) {
       t.ok(JSON.parse(anonymous.body).id, 'regenerate on an anonymous session is a no-op; the write after it creates one')
     })
 
-    t.test('destroy, then flash in the same request (logout)', async (t) => {
+    t.test('destroy, then flash in the same request (logout): the flash needs no new session', async (t) => {
       const app = await build(t)
       const browser = createTestClient(app)
       const oldId = JSON.parse((await browser.post('/login')).body).id as string
@@ -190,19 +191,25 @@ for (const variant of variants) {
       const logout = await browser.post('/logout')
       t.equal(logout.statusCode, 303)
       t.equal(logout.headers.location, '/page')
-      t.ok(cookieValue(logout), 'a cookie for the new session holding the flash, not a cleared one')
-      t.not(cookieValue(logout), oldCookie)
-      if (variant.backend === 'store') t.same(await variant.dataOf(app, oldId), {}, 'the old session\'s data is deleted')
+      t.ok(clearsCookie(logout), 'the session cookie is cleared')
+      t.ok(cookieValue(logout, FLASH_COOKIE), 'the flash travels in the flash cookie')
+      if (variant.backend === 'store') {
+        t.same(await variant.dataOf(app, oldId), {}, 'the old session\'s data is deleted')
+        t.equal(await variant.size(app), 0, 'and no new session was stored for the flash')
+      }
 
-      const page = JSON.parse((await browser.get('/page')).body)
+      const shown = await browser.get('/page')
+      const page = JSON.parse(shown.body)
       t.same(page.flashes, { success: ['Logged out successfully.'] }, 'the flash is shown after the redirect')
       t.equal(page.user, null, 'logged out')
-      t.not(page.id, oldId, 'in a new session')
+      t.equal(page.id, null, 'anonymous')
+      t.ok(clearsCookie(shown, FLASH_COOKIE), 'taking it clears the flash cookie')
       t.same(JSON.parse((await browser.get('/page')).body).flashes, {}, 'once')
       const replayed = JSON.parse((await browserWith(app, oldCookie).get('/page')).body).user
       if (variant.backend === 'store') t.equal(replayed, null, 'a copy of the old cookie is logged out too')
       else t.equal(replayed, 'admin', 'documented: a cookie session cannot be revoked, a copy of the old cookie stays valid until it expires')
 
+      await browser.post('/login')
       const destroyed = await browser.post('/destroy')
       t.equal(JSON.parse(destroyed.body).id, null, 'destroy alone: anonymous')
       t.ok(clearsCookie(destroyed), 'and the cookie cleared')
@@ -211,19 +218,121 @@ for (const variant of variants) {
       t.equal(again.headers['set-cookie'], undefined, 'destroying an anonymous session sends nothing')
     })
 
-    t.test('a flash survives a redirect and shows once', async (t) => {
+    t.test('a flash survives a redirect and shows once, without a session (MEM-04)', async (t) => {
       const app = await build(t)
       const browser = createTestClient(app)
       const redirect = await browser.post('/protected')
       t.equal(redirect.statusCode, 303)
-      t.ok(cookieValue(redirect), 'the flash created the session')
-      t.same(JSON.parse((await browser.get('/read')).body).data, {}, 'flashes are not among the user keys')
+      t.equal(setCookieOf(redirect), undefined, 'no session cookie')
+      t.match(setCookieOf(redirect, FLASH_COOKIE), /^nex_session_flash=[\w-]+\.[\w-]{22}; Max-Age=60; Path=\/; HttpOnly; SameSite=Lax$/,
+        'a signed flash cookie: 60 s, HttpOnly, SameSite=Lax, Path=/')
+      if (variant.backend === 'store') t.equal(await variant.size(app), 0, 'nothing stored')
+      t.same(JSON.parse((await browser.get('/read')).body), { id: null, data: {} }, 'still anonymous')
       await browser.post('/protected')
       await browser.post('/flash', { json: { type: 'error', message: 'Second.' } })
       await browser.post('/flash', { json: { type: 'info', message: 'Note.' } })
       const page = JSON.parse((await browser.get('/page')).body)
       t.same(page.flashes, { error: ['Please log in to access that page.', 'Second.'], info: ['Note.'] }, 'all of them, in order, a repeated one once')
       t.same(JSON.parse((await browser.get('/page')).body).flashes, {}, 'shown once')
+      t.equal(browser.cookies.size, 0, 'the browser holds no cookie at the end')
+
+      const user = createTestClient(app)
+      await user.post('/login')
+      const inSession = await user.post('/protected')
+      if (variant.backend === 'store') t.equal(inSession.headers['set-cookie'], undefined, 'with a session: no cookie at all')
+      t.equal(setCookieOf(inSession, FLASH_COOKIE), undefined, 'no flash cookie: the flash lives in the session')
+      t.same(JSON.parse((await user.get('/page')).body).flashes, { error: ['Please log in to access that page.'] })
+    })
+
+    t.test('1 000 anonymous flash-and-redirect requests: no session stored, no user evicted, each flash shown once', async (t) => {
+      // maxSessions: the memory store's LRU bound (only for the store the plugin creates), so a session
+      // created per flash would evict the logged-in user.
+      const app = await build(t, { maxSessions: 500 })
+      const user = createTestClient(app)
+      await user.post('/login')
+      const before = await variant.size(app)
+      const outcomes = new Map<string, number>()
+      const count = (what: string): void => { outcomes.set(what, (outcomes.get(what) ?? 0) + 1) }
+      for (let i = 0; i < 1_000; i++) {
+        const visitor = createTestClient(app)
+        const redirect = await visitor.post('/protected')
+        count(`${redirect.statusCode} session cookie: ${String(setCookieOf(redirect) !== undefined)}, flash cookie: ${String(cookieValue(redirect, FLASH_COOKIE) !== undefined)}`)
+        count(`next: ${JSON.stringify(JSON.parse((await visitor.get('/page')).body))}`)
+        count(`after: ${JSON.stringify(JSON.parse((await visitor.get('/page')).body).flashes)}`)
+      }
+      t.same(Object.fromEntries(outcomes), {
+        '303 session cookie: false, flash cookie: true': 1_000,
+        'next: {"id":null,"user":null,"flashes":{"error":["Please log in to access that page."]}}': 1_000,
+        'after: {}': 1_000
+      }, 'each: a redirect with a flash cookie and no session, the flash on the next request, then gone')
+      t.equal(await variant.size(app), before, `the store did not grow (${String(before)})`)
+      if (before !== null) t.equal(before, 1, 'it holds the user\'s session only')
+      t.equal(JSON.parse((await user.get('/page')).body).user, 'admin', 'the logged-in user is still logged in')
+    })
+
+    t.test('a flash set just before login is shown once, with the session\'s own', async (t) => {
+      const app = await build(t)
+      const browser = createTestClient(app)
+      await browser.post('/protected')
+      const login = await browser.post('/login')
+      t.ok(cookieValue(login), 'the login creates the session')
+      t.equal(setCookieOf(login, FLASH_COOKIE), undefined, 'and leaves the flash cookie alone')
+      await browser.post('/flash', { json: { type: 'success', message: 'Welcome back!' } })
+      await browser.post('/flash', { json: { type: 'error', message: 'Disk almost full.' } })
+      const page = JSON.parse((await browser.get('/page')).body)
+      t.same(page.flashes, { error: ['Please log in to access that page.', 'Disk almost full.'], success: ['Welcome back!'] },
+        'the flash cookie\'s first, then the session\'s')
+      t.equal(page.user, 'admin')
+      t.same(JSON.parse((await browser.get('/page')).body).flashes, {}, 'each once')
+      t.notOk(browser.cookies.has(FLASH_COOKIE), 'the flash cookie is gone')
+    })
+
+    t.test('tampered, foreign and expired flash cookies are ignored and cleared', async (t) => {
+      const app = await build(t)
+      const real = cookieValue(await createTestClient(app).post('/protected'), FLASH_COOKIE) as string
+      const [payload = '', tag = ''] = real.split('.')
+      const other = await buildApp(t, { ...variant.options(), secret: OTHER_SECRET })
+      const foreign = cookieValue(await createTestClient(other).post('/protected'), FLASH_COOKIE) as string
+      const forgedPayload = Buffer.from(JSON.stringify([Math.floor(Date.now() / 1000) + 60, { error: ['You won a prize'] }])).toString('base64url')
+      const expired = createFlashCookieCodec([SECRET]).encode(FLASH_COOKIE, { info: ['old'] }, { type: 'info', message: 'old' }, Date.now() - 61_000).value
+      const tampered: Record<string, string> = {
+        'another message under the real tag': `${forgedPayload}.${tag}`,
+        'the real payload, tag changed': `${payload}.${tag.slice(0, -2)}${tag.endsWith('AA') ? 'BB' : 'AA'}`,
+        'the payload alone': payload,
+        'a flash cookie of an app with another secret': foreign,
+        'a real one, 61 s old': expired,
+        'a session id': createPageIdSigner([SECRET], 'session-id').issue(),
+        garbage: 'garbage',
+        'over 2 KiB': 'a'.repeat(3_000)
+      }
+      for (const [what, value] of Object.entries(tampered)) {
+        const page = await app.inject({ url: '/page', cookies: { [FLASH_COOKIE]: value } })
+        t.same(JSON.parse(page.body).flashes, {}, `${what}: no flashes`)
+        t.ok(clearsCookie(page, FLASH_COOKIE), `${what}: cleared`)
+        const untouched = await app.inject({ url: '/untouched', cookies: { [FLASH_COOKIE]: value } })
+        t.ok(clearsCookie(untouched, FLASH_COOKIE), `${what}: cleared also by a request that does not use the session`)
+      }
+      const genuine = await app.inject({ url: '/page', cookies: { [FLASH_COOKIE]: real } })
+      t.same(JSON.parse(genuine.body).flashes, { error: ['Please log in to access that page.'] }, 'the genuine one reads')
+      const kept = await app.inject({ url: '/untouched', cookies: { [FLASH_COOKIE]: real } })
+      t.equal(kept.headers['set-cookie'], undefined, 'and is left alone by a request that does not take flashes')
+    })
+
+    t.test('the flash cookie stays within 2 KiB: the oldest messages make room; one too long alone is refused', async (t) => {
+      const app = await build(t)
+      const browser = createTestClient(app)
+      for (let i = 0; i < 60; i++) await browser.post('/flash', { json: { type: 'info', message: `Message number ${i} with some words.` } })
+      const value = browser.cookies.get(FLASH_COOKIE) as string
+      t.ok(FLASH_COOKIE.length + 1 + value.length <= FLASH_COOKIE_LIMIT, `name=value is ${FLASH_COOKIE.length + 1 + value.length} bytes`)
+      const shown = JSON.parse((await browser.get('/page')).body).flashes.info as string[]
+      t.ok(shown.length > 10 && shown.length < 60, `the newest ${shown.length} of 60 kept`)
+      t.same(shown, Array.from({ length: shown.length }, (_, i) => `Message number ${60 - shown.length + i} with some words.`), 'the newest ones, in order')
+
+      const long = await browser.post('/flash', { json: { type: 'info', message: 'x'.repeat(2_000) } })
+      t.equal(long.statusCode, 500)
+      t.equal(JSON.parse(long.body).code, 'FST_NEX_SESSION_FLASH_TOO_LARGE')
+      t.equal(long.headers['set-cookie'], undefined, 'no cookie of either kind')
+      if (variant.backend === 'store') t.equal(await variant.size(app), 0)
     })
 
     t.test('update and delete', async (t) => {

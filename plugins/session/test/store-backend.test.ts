@@ -7,7 +7,7 @@ import { createMemoryStore, createPageIdSigner, type PageStore } from '@nex/stat
 import { createRedisStore, DEFAULT_CLIENT_OPTIONS } from '@nex/redis'
 import { countingStore, createTestClient, startRedisServer } from '@nex/testing'
 import nexSession from '../src/index.js'
-import { buildApp, COOKIE, cookieValue, OTHER_SECRET, SECRET } from './helpers.js'
+import { buildApp, COOKIE, cookieValue, FLASH_COOKIE, OTHER_SECRET, SECRET } from './helpers.js'
 
 const redis = await startRedisServer()
 t.teardown(() => redis.stop())
@@ -42,8 +42,11 @@ for (const { name, create } of stores) {
       for (const url of ['/read', '/page', '/untouched']) await createTestClient(app).get(url)
       await createTestClient(app).post('/delete', { json: { key: 'x' } })
       await createTestClient(app).post('/destroy')
+      const flashed = createTestClient(app)
+      await flashed.post('/protected')
+      await flashed.get('/page')
     }
-    t.equal(counted.total(), 0, 'anonymous requests: none at all')
+    t.equal(counted.total(), 0, 'anonymous requests, also a flash and the page showing it: none at all')
 
     const forged = [createPageIdSigner([SECRET]).issue(), createPageIdSigner([OTHER_SECRET], 'session-id').issue(), 'garbage']
     for (const value of forged) await app.inject({ url: '/read', cookies: { [COOKIE]: value } })
@@ -74,9 +77,10 @@ t.test('Redis: one hash per session under nex:session:{id}, every key with a TTL
   const app = await buildApp(t, { store: createRedisStore({ client, namespace: 'session', ttl }) })
   const browser = createTestClient(app)
   const id = JSON.parse((await browser.post('/login')).body).id as string
+  await createTestClient(app).post('/set', { json: { key: 'a', value: 1 } })
   await createTestClient(app).post('/protected')
   const keys = await client.keys('*')
-  t.equal(keys.length, 2, 'two sessions, two keys')
+  t.equal(keys.length, 2, 'two sessions, two keys (an anonymous flash stores nothing)')
   t.ok(keys.includes(`nex:session:{${id}}`), 'named nex:session:{<id>}')
   for (const key of keys) {
     const pttl = await client.pttl(key)
@@ -103,14 +107,18 @@ t.test('Redis: two app instances sharing one Redis behave as one', async (t) => 
     JSON.parse((await (i % 2 === 0 ? onA : onB).post('/increment')).body).n as number))
   t.same(results.sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i + 1), '200 concurrent increments over both: none lost')
 
+  // One browser moving between the instances: after the logout on B it holds only the flash cookie.
   await onB.post('/logout')
-  ;(onA.cookies as Map<string, string>).set(COOKIE, onB.cookies.get(COOKIE) as string)
+  t.same([...onB.cookies.keys()], [FLASH_COOKIE], 'logged out on B: the flash cookie, no session')
+  ;(onA.cookies as Map<string, string>).clear()
+  ;(onA.cookies as Map<string, string>).set(FLASH_COOKIE, onB.cookies.get(FLASH_COOKIE) as string)
   t.same(JSON.parse((await onA.get('/page')).body), {
-    id: onB.cookies.get(COOKIE),
+    id: null,
     user: null,
     flashes: { success: ['Logged out successfully.'] }
-  }, 'logged out on B, the flash shown on A')
-  t.same(JSON.parse((await onB.get('/page')).body).flashes, {}, 'and not again on B')
+  }, 'the flash shown on A (the same secret signs and verifies it)')
+  t.equal(onA.cookies.size, 0, 'and cleared there')
+  t.equal(await client.dbsize(), 0, 'no session left in Redis')
 })
 
 t.test('store failures propagate unchanged (503 + Retry-After), nothing is created', async (t) => {

@@ -53,3 +53,12 @@ export function asFlashes (value: unknown): Flashes {
 export function hasFlashes (flashes: Flashes): boolean {
   return Object.keys(flashes).length > 0
 }
+
+/** `first`'s messages, then `second`'s, per type, each message once (a new object). */
+export function mergeFlashes (first: Flashes, second: Flashes): Flashes {
+  let merged = first
+  for (const [type, messages] of Object.entries(second)) {
+    for (const message of messages) merged = appendFlash(merged, type, message)
+  }
+  return merged
+}
