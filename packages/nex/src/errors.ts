@@ -13,3 +13,4 @@ export const FST_NEX_INVALID_OPTION = createError<[option: string, allowed: stri
 
 // Health, readiness and shutdown errors live next to their code; one catalogue for the package.
 export * from './lifecycle-errors.js'
+export * from './app-errors.js'

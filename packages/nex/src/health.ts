@@ -19,7 +19,7 @@
  *
  * Wrapped in fastify-plugin: the decorator and the `onSend` hook must reach every route of the app.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { normalizeOptions, type HealthOptions } from './health-options.js'
 import { FST_NEX_HEALTH_ALREADY_REGISTERED } from './lifecycle-errors.js'
@@ -97,6 +97,11 @@ async function plugin (fastify: FastifyInstance, options: HealthOptions): Promis
     done()
   })
 
+  /** @fastify/under-pressure's per-route handler: returning nothing serves the request anyway. */
+  function serveAnyway (): undefined {
+    return undefined
+  }
+
   function unready (reply: FastifyReply, body: string): void {
     reply.code(503).header('retry-after', retryAfterValue).send(body)
   }
@@ -105,6 +110,10 @@ async function plugin (fastify: FastifyInstance, options: HealthOptions): Promis
     method: 'GET',
     url: livenessPath,
     logLevel,
+    // Probes are never rate limited; liveness is also never shed by @fastify/under-pressure (an
+    // overloaded process is alive: restarting it would not help). Readiness may be shed: a 503 then
+    // takes the instance out of rotation, which is what load shedding wants.
+    config: { rateLimit: false, pressureHandler: serveAnyway } as FastifyContextConfig,
     handler: function liveness (_request: FastifyRequest, reply: FastifyReply) {
       reply.header('cache-control', 'no-store').type(JSON_TYPE).send(OK_BODY)
     }
@@ -114,6 +123,7 @@ async function plugin (fastify: FastifyInstance, options: HealthOptions): Promis
     method: 'GET',
     url: readinessPath,
     logLevel,
+    config: { rateLimit: false } as FastifyContextConfig,
     handler: function readiness (_request: FastifyRequest, reply: FastifyReply) {
       reply.header('cache-control', 'no-store').type(JSON_TYPE)
       if (lifecycle.draining) {

@@ -3,8 +3,10 @@
  * defaults (Fastify's own leave `requestTimeout` and `connectionTimeout` at 0, "no limit"), each value
  * checked once, and each passed where Node actually reads it. `headersTimeout` and
  * `connectionsCheckingInterval` only work inside `http: {}` (or `https: {}` with TLS, when `http` is
- * ignored), while a `requestTimeout` put there is silently replaced by Fastify's top-level 0.
+ * ignored), while a `requestTimeout` put there is silently replaced by Fastify's top-level 0. Router
+ * errors (bad URL encoding, over-long parameters) are answered without repeating the URL (`frameworkErrors`).
  */
+import { readFileSync } from 'node:fs'
 import type * as http from 'node:http'
 import type * as http2 from 'node:http2'
 import type * as https from 'node:https'
@@ -17,11 +19,16 @@ import type {
   FastifyServerOptions
 } from 'fastify'
 import { FST_NEX_INVALID_OPTION } from './errors.js'
+import { frameworkErrors } from './framework-errors.js'
+import { fdHeadroom, maxConnectionsFor, parseOpenFilesLimit } from './lib/open-files.js'
 
 /** The largest delay `setTimeout` honours; a bigger one fires after 1 ms (with a TimeoutOverflowWarning). */
 const TIMER_MAX = 2_147_483_647
 
-/** The production defaults, also shown in the README. Times in ms, sizes in bytes. */
+/**
+ * The production defaults, also shown in the README. Times in ms, sizes in bytes. `maxConnections` is
+ * the ceiling: under a low open-files limit the default is lower (see `NexServerOptions.maxConnections`).
+ */
 export const hardenedDefaults = Object.freeze({
   requestTimeout: 30_000,
   headersTimeout: 10_000,
@@ -32,6 +39,7 @@ export const hardenedDefaults = Object.freeze({
   bodyLimit: 65_536,
   maxParamLength: 100,
   maxConnections: 10_000,
+  maxJsonDepth: 64,
   handshakeTimeout: 10_000,
   http2SessionTimeout: 72_000,
   maxConcurrentStreams: 100,
@@ -86,8 +94,26 @@ export interface NexServerOptions extends Omit<FastifyServerOptions, OwnOptions>
   bodyLimit?: number
   /** Longest route parameter in characters (414 past it). Passed as `routerOptions.maxParamLength`. @default 100 */
   maxParamLength?: number
-  /** Most open connections; more are dropped when accepted (`server.maxConnections`). Set by `createServer()`. @default 10_000 */
+  /**
+   * Most open connections; more are dropped when accepted (`server.maxConnections`). Set by `createServer()`.
+   * Each connection is a file descriptor, so the default follows the process's soft open-files limit
+   * (`ulimit -n`, read from `/proc/self/limits` on Linux): `min(10_000, soft - headroom)`, the headroom
+   * (files, Redis, logs, Node's own) being 10 % of the limit, at least 64 but at most half of it: 512 gives
+   * 448, 1 024 gives 921, 65 536 or more 10 000. Where the limit cannot be read (other platforms,
+   * unlimited), 10 000. A value you set is used as given; if it leaves less than that headroom,
+   * `createServer()` logs a warning (the cap would then never fire before `accept()` fails with EMFILE).
+   * @default min(10_000, soft open-files limit - headroom), or 10_000
+   */
   maxConnections?: number
+  /**
+   * Deepest nesting of arrays and objects a JSON body may have. `createServer()` installs a JSON parser
+   * on the root instance that scans the body once (linear, no allocation) and refuses deeper bodies with
+   * 400 `FST_ERR_CTP_INVALID_JSON_BODY` before `JSON.parse` runs, then parses with Fastify's own parser
+   * (`onProtoPoisoning`/`onConstructorPoisoning` as configured, empty bodies as before). To use your own
+   * JSON parser, `app.removeContentTypeParser('application/json')` first. Not applied by `serverOptions()`.
+   * @default 64
+   */
+  maxJsonDepth?: number
   /** Time for a TLS handshake in ms (with `https`; Node's default is 120_000). @default 10_000 */
   handshakeTimeout?: number
   /** Idle time of an HTTP/2 session in ms (with `http2`). @default 72_000 */
@@ -116,6 +142,13 @@ export interface NexServerOptions extends Omit<FastifyServerOptions, OwnOptions>
   http2?: boolean
   /** Fastify's router options, except `maxParamLength`, which is set at the top level. */
   routerOptions?: Omit<FastifyRouterOptions<http.Server>, 'maxParamLength'>
+  /**
+   * Answers Fastify's router errors: a badly encoded URL (`/foo%`, 400 `FST_ERR_BAD_URL`) and a parameter
+   * over `maxParamLength` (414 `FST_ERR_MAX_PARAM_LENGTH`). Fastify's own answers repeat the URL; nex's keep
+   * the code and status with a message that does not, through nexErrors' error page when it is registered.
+   * @default nex's `frameworkErrors`
+   */
+  frameworkErrors?: NonNullable<FastifyServerOptions['frameworkErrors']>
 }
 
 /** The Node server Fastify creates for these options. */
@@ -144,14 +177,26 @@ export function serverOptions<O extends NexServerOptions = NexServerOptions> (op
   return buildServerOptions(options).fastify as NexFastifyOptions<O>
 }
 
-/** `serverOptions()` plus what only the created server can take (used by `createServer()`). */
-export function buildServerOptions (options: NexServerOptions = {}): { fastify: Record<string, unknown>, maxConnections: number } {
+/** What `createServer()` needs: `serverOptions()`, plus what only the created server and app can take. */
+export interface BuiltServerOptions {
+  fastify: Record<string, unknown>
+  maxConnections: number
+  maxJsonDepth: number
+  /** Advice to log at startup (a maxConnections the open-files limit cannot back). */
+  warnings: string[]
+}
+
+/**
+ * `serverOptions()` plus what only the created server can take (used by `createServer()`).
+ * `openFilesLimit` reads the soft open-files limit (null when unknown); tests pass their own.
+ */
+export function buildServerOptions (options: NexServerOptions = {}, openFilesLimit: () => number | null = readOpenFilesLimit): BuiltServerOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new FST_NEX_INVALID_OPTION('options', 'an object', describeValue(options))
   }
   const {
     requestTimeout, headersTimeout, connectionsCheckingInterval, connectionTimeout, keepAliveTimeout, handlerTimeout,
-    bodyLimit, maxParamLength, maxConnections, handshakeTimeout, http2SessionTimeout, maxConcurrentStreams,
+    bodyLimit, maxParamLength, maxConnections, maxJsonDepth, handshakeTimeout, http2SessionTimeout, maxConcurrentStreams,
     trustProxy, return503OnClosing, forceCloseConnections, http, https, http2, routerOptions, ...passthrough
   } = options
   const defaults = hardenedDefaults
@@ -189,7 +234,7 @@ export function buildServerOptions (options: NexServerOptions = {}): { fastify: 
     http2SessionTimeout: milliseconds('http2SessionTimeout', http2SessionTimeout, defaults.http2SessionTimeout),
     bodyLimit: count('bodyLimit', bodyLimit, defaults.bodyLimit, Number.MAX_SAFE_INTEGER, 'bytes'),
     maxParamLength: count('maxParamLength', maxParamLength, defaults.maxParamLength, Number.MAX_SAFE_INTEGER, 'characters'),
-    maxConnections: count('maxConnections', maxConnections, defaults.maxConnections, Number.MAX_SAFE_INTEGER, 'connections'),
+    maxJsonDepth: count('maxJsonDepth', maxJsonDepth, defaults.maxJsonDepth, Number.MAX_SAFE_INTEGER, 'levels'),
     maxConcurrentStreams: count('maxConcurrentStreams', maxConcurrentStreams, defaults.maxConcurrentStreams, 4_294_967_295, 'streams')
   }
   if (limits.headersTimeout > limits.requestTimeout) {
@@ -202,6 +247,9 @@ export function buildServerOptions (options: NexServerOptions = {}): { fastify: 
 
   const fastify: Record<string, unknown> = {
     ...passthrough,
+    // Bad URL encoding (400) and over-long parameters (414) answered without repeating the URL, by
+    // nexErrors when registered (HTML, fragment or JSON by request kind). An app's own function wins.
+    frameworkErrors: passthrough.frameworkErrors ?? frameworkErrors,
     connectionTimeout: limits.connectionTimeout,
     handlerTimeout: limits.handlerTimeout,
     bodyLimit: limits.bodyLimit,
@@ -226,7 +274,31 @@ export function buildServerOptions (options: NexServerOptions = {}): { fastify: 
     if (tls !== null) fastify.https = { ...tls, ...nodeLimits, handshakeTimeout: limits.handshakeTimeout }
     else fastify.http = { ...plain, ...nodeLimits }
   }
-  return { fastify, maxConnections: limits.maxConnections }
+  const connections = checkMaxConnections(maxConnections, openFilesLimit())
+  return { fastify, maxConnections: connections.value, maxJsonDepth: limits.maxJsonDepth, warnings: connections.warnings }
+}
+
+/** The soft open-files limit of this process (Linux: `/proc/self/limits`), or null when unknown. */
+export function readOpenFilesLimit (): number | null {
+  if (process.platform !== 'linux') return null
+  try {
+    return parseOpenFilesLimit(readFileSync('/proc/self/limits', 'utf8'))
+  } catch {
+    return null
+  }
+}
+
+/** The connection cap: the one given, or the one the open-files limit allows; a warning when a given one exceeds that. */
+function checkMaxConnections (value: unknown, soft: number | null): { value: number, warnings: string[] } {
+  const fallback = maxConnectionsFor(soft)
+  const chosen = count('maxConnections', value, fallback, Number.MAX_SAFE_INTEGER, 'connections')
+  if (value === undefined || soft === null || chosen <= soft - fdHeadroom(soft)) return { value: chosen, warnings: [] }
+  return {
+    value: chosen,
+    warnings: [`nex: maxConnections ${chosen} leaves fewer than ${fdHeadroom(soft)} of the process's ${soft} file descriptors ` +
+      '(ulimit -n) for files, Redis and logs: a connection flood can exhaust them (EMFILE, reset connections) before the cap ' +
+      `refuses any. Set maxConnections to at most ${fallback} (or leave it out), or raise the open-files limit`]
+  }
 }
 
 function milliseconds (name: string, value: unknown, fallback: number): number {

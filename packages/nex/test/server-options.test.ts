@@ -14,9 +14,12 @@ import t, { type Test } from 'tap'
 import Fastify from 'fastify'
 import { createServer } from '../src/create-server.js'
 import { FST_NEX_INVALID_OPTION } from '../src/errors.js'
-import { hardenedDefaults, serverOptions, type NexServerOptions } from '../src/server-options.js'
+import { maxConnectionsFor } from '../src/lib/open-files.js'
+import { hardenedDefaults, readOpenFilesLimit, serverOptions, type NexServerOptions } from '../src/server-options.js'
 
 const INVALID = { code: 'FST_NEX_INVALID_OPTION', statusCode: 500 }
+/** The default maxConnections here: 10 000, or less under a low open-files limit (create-server-max-connections.test.ts). */
+const MAX_CONNECTIONS = maxConnectionsFor(readOpenFilesLimit())
 
 /** Fastify's initialConfig holds handlerTimeout, but its type does not list it yet. */
 function handlerTimeoutOf (app: { initialConfig: object }): unknown {
@@ -89,6 +92,7 @@ t.test('hardenedDefaults: the production values, frozen', async (t) => {
     bodyLimit: 65_536,
     maxParamLength: 100,
     maxConnections: 10_000,
+    maxJsonDepth: 64,
     handshakeTimeout: 10_000,
     http2SessionTimeout: 72_000,
     maxConcurrentStreams: 100,
@@ -112,7 +116,7 @@ t.test('createServer(): the effective limits on app.server and in Fastify', asyn
   t.equal(checkingTimerInterval(server), 1_000, 'connectionsCheckingInterval: the timer Node actually runs')
   t.equal(server.timeout, 60_000, 'connectionTimeout (socket inactivity, server.timeout)')
   t.equal(server.keepAliveTimeout, 72_000, 'keepAliveTimeout')
-  t.equal(server.maxConnections, 10_000, 'maxConnections')
+  t.equal(server.maxConnections, MAX_CONNECTIONS, `maxConnections (${MAX_CONNECTIONS} under this process's open-files limit)`)
   t.equal(app.initialConfig.bodyLimit, 65_536, 'bodyLimit')
   t.equal(handlerTimeoutOf(app), 10_000, 'handlerTimeout')
   t.equal(app.initialConfig.routerOptions?.maxParamLength, 100, 'maxParamLength, in routerOptions')
@@ -212,7 +216,7 @@ t.test('TLS: the limits go into https: {}, plus handshakeTimeout', { skip: noOpe
   t.equal(server.requestTimeout, 30_000)
   t.equal(server.timeout, 60_000)
   t.equal(server.keepAliveTimeout, 72_000)
-  t.equal(server.maxConnections, 10_000)
+  t.equal(server.maxConnections, MAX_CONNECTIONS)
   const body = await new Promise<string>((resolve, reject) => {
     https.get({ host: '127.0.0.1', port, path: '/', ca: cert, agent: false }, (res) => {
       res.setEncoding('utf8')
@@ -244,7 +248,7 @@ t.test('HTTP/2: session limits instead of the HTTP/1 ones', async (t) => {
   const port = await listen(t, app)
   const server: http2.Http2Server = app.server
   t.equal((server as unknown as { timeout: number }).timeout, 60_000, 'connectionTimeout (not in the Http2Server type)')
-  t.equal(server.maxConnections, 10_000)
+  t.equal(server.maxConnections, MAX_CONNECTIONS)
   const session = http2.connect(`http://127.0.0.1:${port}`)
   t.teardown(() => session.destroy())
   const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve))
@@ -288,6 +292,7 @@ t.test('invalid options are refused with FST_NEX_INVALID_OPTION naming the optio
     [{ bodyLimit: 1.5 }, /"bodyLimit"/],
     [{ maxParamLength: 0 }, /"maxParamLength" must be a whole number of characters/],
     [{ maxConnections: -1 }, /"maxConnections" must be a whole number of connections.*got -1$/],
+    [{ maxJsonDepth: 0 }, /"maxJsonDepth" must be a whole number of levels from 1.*got 0$/],
     [{ maxConcurrentStreams: 2 ** 32 }, /"maxConcurrentStreams".*from 1 to 4294967295/],
     [{ trustProxy: true }, /"trustProxy" must be false, the proxy's address or CIDR.*never true or a hop count: clients could then set their own IP with X-Forwarded-For.*got true$/],
     [{ trustProxy: 1 }, /"trustProxy".*got 1$/],
