@@ -24,10 +24,11 @@
   }
 
   function carryCsrf (method, headers) {
-    if (!headers || headers[CSRF_HEADER] || SAFE_METHOD.test(method)) return
+    if (!headers || SAFE_METHOD.test(method)) return
     const meta = document.querySelector('meta[name="csrf-token"]')
     const token = meta ? meta.getAttribute('content') : null
-    if (token) headers[CSRF_HEADER] = token
+    const header = (meta && meta.getAttribute('data-header')) || CSRF_HEADER
+    if (token && !headers[header]) headers[header] = token
   }
 
   // A GET that replaces the whole page (boosted link, history restore) starts a new page view on the

@@ -13,6 +13,12 @@ import { html, type SafeHtml } from '@nex/html'
 import { InvalidOptionError } from './errors.js'
 
 const CLIENT_DIR = fileURLToPath(new URL('../client/', import.meta.url))
+
+/** The per-response CSP nonces of a security plugin (@nex/security, @fastify/helmet): `reply.cspNonce`. */
+interface CspNonces {
+  script?: string
+  style?: string
+}
 const CLIENT_FILE = 'nex-client.js'
 
 export interface Assets {
@@ -22,7 +28,8 @@ export interface Assets {
   readonly clientUrl: string
   /**
    * `<script>` tags for both, then for each named htmx extension (`'sse'`, `'ws'`, … from htmx's
-   * `dist/ext/hx-<name>.js`), with the CSP nonce of the reply when a security plugin set one.
+   * `dist/ext/hx-<name>.js`), with the CSP nonce of the reply when a security plugin set one (and, for
+   * htmx 2, its style nonce in `<meta name="htmx-config">` for the indicator styles it injects).
    */
   scriptTags (reply: FastifyReply, extensions?: readonly string[]): SafeHtml
 }
@@ -69,19 +76,26 @@ export async function registerAssets (app: FastifyInstance, prefix: string, htmx
   // document is still loading and waits for DOMContentLoaded, which comes after every deferred script, so
   // the Nex client and the extensions are in place before htmx processes the page. Deferred too, htmx would
   // start on a timer once it ran, possibly before a later script arrived: its `hx-sse:connect` never opened.
-  const tags = (nonce: string | undefined, extensions: readonly string[]): SafeHtml => {
+  // htmx 2 injects a <style> for its indicators: under a CSP it needs the reply's style nonce, which it
+  // reads from <meta name="htmx-config">. htmx 4 adopts a style sheet instead and needs nothing.
+  const injectsStyle = Number(htmx.version.split('.')[0]) < 4
+  const tags = (nonces: CspNonces | undefined, extensions: readonly string[]): SafeHtml => {
     const deferred = [clientUrl, ...extensions.map(extensionUrl)]
+    const nonce = nonces?.script
     const attributes = nonce === undefined ? html`` : html` nonce="${nonce}"`
-    return html`<script src="${htmxUrl}"${attributes}></script>${deferred.map(url => html`<script src="${url}"${attributes} defer></script>`)}`
+    const config = injectsStyle && nonces?.style !== undefined
+      ? html`<meta name="htmx-config" content="${JSON.stringify({ inlineStyleNonce: nonces.style })}">`
+      : null
+    return html`${config}<script src="${htmxUrl}"${attributes}></script>${deferred.map(url => html`<script src="${url}"${attributes} defer></script>`)}`
   }
   const plain = tags(undefined, [])
   return {
     htmxUrl,
     clientUrl,
     scriptTags (reply, extensions = []) {
-      const nonce = (reply as FastifyReply & { cspNonce?: { script?: string } }).cspNonce?.script
-      if (nonce === undefined && extensions.length === 0) return plain
-      return tags(nonce, extensions)
+      const nonces = (reply as FastifyReply & { cspNonce?: CspNonces | null }).cspNonce ?? undefined
+      if (nonces === undefined && extensions.length === 0) return plain
+      return tags(nonces, extensions)
     }
   }
 }

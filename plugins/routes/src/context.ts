@@ -49,16 +49,14 @@ export interface ContextEnv {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD'])
 
-interface CsrfReply extends FastifyReply {
-  csrfToken?: () => string
-}
+const DEFAULT_CSRF_HEADER = 'x-csrf-token'
 
-/** The CSRF token source of @nex/security, when it protects this app: the form field name and the token. */
-function csrfCarrier (reply: FastifyReply): { field: string, token: () => string } | null {
-  const csrf = (reply.server as { nexSecurity?: { csrf: { field: string } | null } }).nexSecurity?.csrf
-  const generate = (reply as CsrfReply).csrfToken
+/** The CSRF token source of @nex/security, when it protects this app: the form field, the header, the token. */
+function csrfCarrier (reply: FastifyReply): { field: string, header: string, token: () => string } | null {
+  const csrf = (reply.server as { nexSecurity?: { csrf: { field: string, header: string } | null } }).nexSecurity?.csrf
+  const generate = (reply as unknown as { csrfToken?: () => string }).csrfToken
   if (csrf == null || typeof generate !== 'function') return null
-  return { field: csrf.field, token: () => generate.call(reply) }
+  return { field: csrf.field, header: csrf.header, token: () => generate.call(reply) }
 }
 
 export class Context<P extends Params = Params> {
@@ -155,12 +153,15 @@ export class Context<P extends Params = Params> {
   scripts (options: { extensions?: readonly string[] } = {}): SafeHtml {
     const tags = this.#env.assets === null ? raw('') : this.#env.assets.scriptTags(this.reply, options.extensions)
     const csrf = csrfCarrier(this.reply)
-    return csrf === null ? tags : html`<meta name="csrf-token" content="${csrf.token()}">${tags}`
+    if (csrf === null) return tags
+    // The Nex client sends the token in X-CSRF-Token unless the meta names another header.
+    const header = csrf.header.toLowerCase() === DEFAULT_CSRF_HEADER ? null : csrf.header
+    return html`<meta name="csrf-token" content="${csrf.token()}"${header === null ? '' : html` data-header="${header}"`}>${tags}`
   }
 
   /**
-   * The CSP nonce of this response (set by @nex/security), for the page's own `<script nonce>` and
-   * `<style nonce>` elements; undefined without a CSP plugin.
+   * The CSP script nonce of this response (set by @nex/security), for the page's own `<script nonce>`
+   * elements; undefined without a CSP plugin. A `<style>` element takes `ctx.reply.cspNonce.style`.
    */
   get nonce (): string | undefined {
     return (this.reply as FastifyReply & { cspNonce?: { script?: string } }).cspNonce?.script

@@ -54,7 +54,7 @@ t.test('scripts get the CSP nonce of the reply when a security plugin sets one',
   const { fixture } = await import('./helpers.js')
   const app = Fastify()
   t.teardown(async () => await app.close())
-  app.decorateReply('cspNonce', null)
+  app.decorateReply('cspNonce', null as never)
   app.addHook('onRequest', async (_request, reply) => {
     (reply as unknown as { cspNonce: { script: string } }).cspNonce = { script: 'n0nce"<' }
   })
