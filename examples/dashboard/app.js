@@ -1,30 +1,12 @@
-// Builds the energy dashboard: page state and the topics log (Redis when REDIS_URL is set, else memory),
-// server-sent events, file routes from src/, static files from public/, and the one producer that
-// publishes a tick to the `energy` topic every second.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { randomBytes } from 'node:crypto'
+// Builds the energy dashboard on the nex preset: page state and the topics log (Redis when REDIS_URL is
+// set, else memory), server-sent events, file routes from src/, security, static files, health, metrics
+// and error pages; and the one producer that publishes a tick to the `energy` topic every second.
 import { fileURLToPath } from 'node:url'
-import Fastify from 'fastify'
-import fastifyStatic from '@fastify/static'
-import nexState from '@nex/state'
-import nexSse from '@nex/sse'
-import nexRoutes, { createModuleLoader } from '@nex/routes'
+import { appSecret, createServer, nex } from 'nex'
+import { createModuleLoader } from '@nex/routes'
 import { redisFromEnv } from '@nex/redis'
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url))
-
-/**
- * The page-id secret: NEX_SECRET when set. Without it, development uses a per-process secret (the
- * plugin warns), and this example keeps a generated one in .nex-secret so `NODE_ENV=production npm start`
- * works out of the box. Real deployments set NEX_SECRET (one value shared by every process).
- */
-function secret () {
-  if (process.env.NEX_SECRET) return process.env.NEX_SECRET
-  if (process.env.NODE_ENV !== 'production') return undefined
-  const file = here('./.nex-secret')
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 })
-  return readFileSync(file, 'utf8').trim()
-}
 
 /**
  * Who publishes a given second. One process: this one. Several on one Redis: they all follow the same
@@ -89,23 +71,21 @@ function produceTicks (app, energy, claim) {
 }
 
 /**
- * @param {import('fastify').FastifyServerOptions} [options]
- * @param {{ env?: NodeJS.ProcessEnv }} [config] where REDIS_URL (and REDIS_PREFIX) is read (default process.env)
+ * @param {import('nex').CreateAppOptions['server']} [server] options of the Fastify server
+ * @param {Partial<import('nex').NexOptions>} [config] preset options over the defaults; `env` is where
+ *   NODE_ENV, NEX_SECRET and REDIS_URL are read (default process.env). Without NEX_SECRET, production
+ *   keeps a generated secret in .nex-secret.
  */
-export async function build (options = {}, { env = process.env } = {}) {
-  const app = Fastify(options)
-  // REDIS_URL set: page state and topics live in Redis, shared by every process; unset: in memory.
+export async function build (server = {}, { env = process.env, ...preset } = {}) {
+  const app = createServer(server)
+  // The producer claims seconds in Redis, so the app opens the connection itself and hands it to the preset.
   const redis = await redisFromEnv({ env, onNotReady: (err) => app.log.warn(err.message) })
   if (redis !== null) app.addHook('onClose', () => redis.close())
   // Node 20 cannot import .ts files; the file routes' loader (jiti) can. Sharing it gives the pages and
   // the producer one copy of src/lib/energy.ts.
   const loader = createModuleLoader({ base: here('./src') })
   const energy = await loader.import(here('./src/lib/energy.ts'))
-  await app.register(nexState, { secret: secret(), store: redis?.pageStore })
-  // Before @nex/routes: src/api/energy-stream.ts exports a stream handler.
-  await app.register(nexSse, { topics: redis?.events })
-  await app.register(nexRoutes, { dir: here('./src'), loader })
-  await app.register(fastifyStatic, { root: here('./public'), dotfiles: 'ignore', index: false })
+  await app.register(nex, { dir: here('.'), env, secret: appSecret(here('./.nex-secret'), env), redis, routes: { loader }, ...preset })
   produceTicks(app, energy, claimer(redis, env.REDIS_PREFIX ?? 'nex:'))
   return app
 }

@@ -42,7 +42,7 @@ export interface RunningServer {
 const PORT_ATTEMPTS = 5
 
 /**
- * Starts `node server.js` in `dir` with PORT, HOST, LOG_LEVEL=info and `env` (nothing else from this
+ * Starts `node server.js` in `dir` with PORT, HOST, LOG_LEVEL=info, DRAIN_DELAY=0 and `env` (nothing else from this
  * process: NODE_ENV and NEX_SECRET are unset unless `env` sets them) and resolves once it logs that it
  * listens. A process still running at the end of the test is killed. A port taken between picking it
  * and listening on it (EADDRINUSE) is retried with another one.
@@ -62,7 +62,8 @@ async function startOnFreePort (t: Teardown, dir: string, env: Record<string, st
   const port = await freePort(host)
   const child = spawn(process.execPath, [join(dir, 'server.js')], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env, HOST: host, PORT: String(port) },
+    // DRAIN_DELAY 0: no load balancer watches these processes, so a production drain would only wait.
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', DRAIN_DELAY: '0', ...env, HOST: host, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''

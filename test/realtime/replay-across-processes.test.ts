@@ -1,11 +1,13 @@
 // Event ids are per topic across processes (the Redis event log): a browser that read part of a topic
 // on process A and reconnects to process B with its Last-Event-ID gets exactly what it missed, in order,
-// then the live events.
+// then the live events. Both processes run the `nex` preset with one NEX_SECRET: a publish carries the
+// CSRF cookie and token of a page, and a page of either process is good for both.
 import t from 'tap'
 import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { startRedisServer } from '@nex/testing'
 import { httpRequest, startServer, type RunningServer } from '../helpers/server-process.js'
+import { csrfFrom, type CsrfHeaders } from '../helpers/csrf.js'
 
 const APP = fileURLToPath(new URL('./fixtures/realtime-app/', import.meta.url))
 
@@ -43,17 +45,25 @@ async function readEvents (server: RunningServer, count: number, lastEventId?: s
   })
 }
 
+/** The CSRF cookie and token of the page the test's "browser" loaded once. */
+let csrf: CsrfHeaders
+
 async function publish (server: RunningServer, text: string): Promise<number> {
-  const { body } = await httpRequest(server.host, server.port, `/publish?text=${text}`, { method: 'POST' })
+  const { status, body } = await httpRequest(server.host, server.port, `/publish?text=${text}`, { method: 'POST', headers: { ...csrf } })
+  if (status !== 200) throw new Error(`publish on :${server.port} answered ${status}: ${body}`)
   return (JSON.parse(body) as { id: number }).id
 }
 
 t.test('a reconnect to another process replays exactly the missed events, then live ones', async (t) => {
   const redis = await startRedisServer()
   t.teardown(() => redis.stop())
-  const env = { REDIS_URL: redis.url, LOG_LEVEL: 'info' }
+  const env = { REDIS_URL: redis.url, LOG_LEVEL: 'info', NEX_SECRET: 'replay-secret-shared-by-both-processes-0123456789' }
   const a = await startServer(t, APP, env)
   const b = await startServer(t, APP, env)
+  csrf = csrfFrom(await httpRequest(a.host, a.port, '/'))
+  const refused = await httpRequest(b.host, b.port, '/publish?text=forged', { method: 'POST', headers: { accept: 'application/json' } })
+  t.equal(refused.status, 403, 'a publish without a CSRF token is refused')
+  t.equal((JSON.parse(refused.body) as { code?: string }).code, 'FST_NEX_SECURITY_CSRF_MISSING', 'by the CSRF check')
 
   // Read three events on A, published on both processes.
   const first = await readEvents(a, 3, undefined, async () => {
@@ -79,4 +89,5 @@ t.test('a reconnect to another process replays exactly the missed events, then l
   const all = [...first, ...second].map(event => Number(event.id))
   t.same(all, [...all].sort((x, y) => x - y), 'ids only grow')
   t.equal(new Set(all).size, all.length, 'no id twice')
+  t.notOk([...first, ...second].some(event => event.data === 'forged'), 'the refused publish never reached the log')
 })

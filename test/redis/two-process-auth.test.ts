@@ -1,13 +1,15 @@
 /**
  * The auth example as two processes (two ports) sharing one Redis through `REDIS_URL`, requests
  * alternating between them like a round-robin balancer without sticky sessions: sessions, the login,
- * flash messages and the visit counter behave as on one process. Then a Redis outage: fast 503s with
- * `Retry-After`, and recovery without restarting either process.
+ * flash messages, the visit counter and CSRF tokens behave as on one process. Then a Redis outage: fast
+ * 503s with `Retry-After`, and recovery without restarting either process. Last, the login rate limit:
+ * one budget for both processes.
  */
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { startRedisServer } from '@nex/testing'
 import { httpRequest, startServer, type HttpResult, type RunningServer } from '../helpers/server-process.ts'
+import { CSRF_FIELD, csrfTokenOf, REFUSED, setCookiePairs } from '../helpers/csrf.ts'
 
 const AUTH = fileURLToPath(new URL('../../examples/auth', import.meta.url))
 const SECRET = 'two-process-auth-secret-shared-by-both-0123456'
@@ -18,17 +20,23 @@ const env = { REDIS_URL: redis.url, NEX_SECRET: SECRET }
 const [a, b] = await Promise.all([startServer(t, AUTH, env), startServer(t, AUTH, env)])
 t.teardown(() => Promise.all([a.stop(), b.stop()]))
 
-/** A browser's cookie jar, reduced to what this app sets: name=value pairs, removal by Max-Age=0/Expires. */
+/**
+ * A browser without JavaScript: its cookie jar, reduced to what this app sets (name=value pairs, removal
+ * by Max-Age=0/Expires), and the CSRF token of the last page it showed, which its forms post in the hidden
+ * `_csrf` field (unless the form given has one, or `token: false`).
+ */
 class Browser {
   readonly cookies = new Map<string, string>()
+  csrfToken: string | null = null
 
-  async send (server: RunningServer, path: string, options: { method?: string, form?: Record<string, string>, headers?: Record<string, string> } = {}): Promise<HttpResult> {
+  async send (server: RunningServer, path: string, options: { method?: string, form?: Record<string, string>, headers?: Record<string, string>, token?: boolean } = {}): Promise<HttpResult> {
     const headers: Record<string, string> = { ...options.headers }
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ')
     let body: string | undefined
     if (options.form !== undefined) {
       headers['content-type'] = 'application/x-www-form-urlencoded'
-      body = new URLSearchParams(options.form).toString()
+      const form = options.token !== false && this.csrfToken !== null ? { [CSRF_FIELD]: this.csrfToken, ...options.form } : options.form
+      body = new URLSearchParams(form).toString()
     }
     const answer = await httpRequest(server.host, server.port, path, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, body })
     const setCookies = answer.headers['set-cookie'] ?? []
@@ -39,6 +47,9 @@ class Browser {
       const expired = attributes.some((attribute) => /^max-age=0$/i.test(attribute) || /^expires=Thu, 01 Jan 1970/i.test(attribute))
       if (expired || pair.slice(index + 1) === '') this.cookies.delete(name)
       else this.cookies.set(name, pair.slice(index + 1))
+    }
+    if (String(answer.headers['content-type']).startsWith('text/html') && answer.body.includes('<meta name="csrf-token"')) {
+      this.csrfToken = csrfTokenOf(answer.body)
     }
     return answer
   }
@@ -56,25 +67,37 @@ t.test('login, dashboard, flash and logout, with every request on the other proc
   const browser = new Browser()
   const home = await browser.send(a, '/')
   t.equal(testId(home.body, 'auth-session-state'), 'Not logged in')
-  t.equal(home.headers['set-cookie'], undefined, 'no session for an anonymous visit')
+  t.same(setCookiePairs(home.headers).map((pair) => pair.split('=')[0]), ['_csrf'], 'no session for an anonymous visit, only the CSRF cookie')
 
   const refused = await browser.send(b, '/dashboard')
   t.equal(refused.status, 303)
   t.equal(refused.headers.location, '/login')
-  const anonymousSession = browser.session
-  t.ok(anonymousSession, 'the flash started a session')
+  t.equal(browser.session, undefined, 'the flash started no session…')
+  t.ok(browser.cookies.get('nex_session_flash'), '…it travels in the flash cookie')
   const login = await browser.send(a, '/login')
   t.equal(testId(login.body, 'auth-flash-error'), 'Please log in to access that page.', 'a flash set on b shows on a')
   t.equal(testId((await browser.send(b, '/login')).body, 'auth-flash-error'), undefined, '…once')
 
+  // The token of a page b rendered, posted to b; the next ones cross processes.
   const wrong = await browser.send(b, '/login?/login', { form: { email: 'admin@example.com', password: 'nope' } })
   t.equal(wrong.status, 303)
   t.equal(testId((await browser.send(a, '/login')).body, 'auth-flash-error'), 'Invalid email or password.')
 
-  const right = await browser.send(a, '/login?/login', { form: { email: 'admin@example.com', password: 'password' } })
-  t.equal(right.status, 303)
+  const noToken = await browser.send(b, '/login?/login', { form: { email: 'admin@example.com', password: 'password' }, token: false })
+  t.equal(noToken.status, 403, 'a login post without the token is refused')
+  t.match(noToken.body, REFUSED.csrfMissing, 'FST_NEX_SECURITY_CSRF_MISSING')
+  t.equal(browser.session, undefined, 'and logs nobody in')
+  await browser.send(a, '/login')
+
+  const right = await browser.send(b, '/login?/login', { form: { email: 'admin@example.com', password: 'password' } })
+  t.equal(right.status, 303, 'the token of a page a rendered is good on b')
   t.equal(right.headers.location, '/dashboard')
-  t.not(browser.session, anonymousSession, 'a new session id at login')
+  const firstLogin = browser.session
+  t.ok(firstLogin, 'the login started the session')
+  await browser.send(b, '/login')
+  await browser.send(a, '/login?/login', { form: { email: 'admin@example.com', password: 'password' } })
+  t.not(browser.session, firstLogin, 'a new session id at every login (on the other process too)')
+  t.equal((await new Browser().send(b, '/dashboard', { headers: { cookie: `nex_session=${firstLogin as string}` } })).status, 303, 'the id before it is worth nothing')
   const loggedIn = browser.session
 
   const visits: Array<string | undefined> = []
@@ -92,6 +115,7 @@ t.test('login, dashboard, flash and logout, with every request on the other proc
   t.same(counts, Array.from({ length: 20 }, (_, i) => i + 4), '20 concurrent visits over both processes: no visit lost')
 
   const logout = await browser.send(b, '/?/logout', { method: 'POST', form: {} })
+  t.ok(browser.csrfToken, '(with the token of the last page, shown by a)')
   t.equal(logout.status, 303)
   t.equal(logout.headers.location, '/')
   const after = await browser.send(a, '/')
@@ -106,6 +130,7 @@ t.test('login, dashboard, flash and logout, with every request on the other proc
 
 t.test('Redis down: 503 + Retry-After fast on both processes, then both recover on their own', async (t) => {
   const browser = new Browser()
+  await browser.send(b, '/login')
   await browser.send(a, '/login?/login', { form: { email: 'admin@example.com', password: 'password' } })
   t.equal((await browser.send(b, '/dashboard')).status, 200)
 
@@ -134,4 +159,23 @@ t.test('Redis down: 503 + Retry-After fast on both processes, then both recover 
   }
   // The restarted Redis kept nothing (persistence off): the session is gone, the dashboard asks to log in.
   t.equal((await browser.send(a, '/dashboard')).status, 303)
+})
+
+t.test('the login rate limit is one budget for both processes (its counters live in Redis)', async (t) => {
+  // 10 attempts per 10 minutes per client IP. The Redis restarted by the test before kept no counters.
+  // Two budgets of their own would let 20 alternating attempts through; one shared budget, 10.
+  const browser = new Browser()
+  await browser.send(a, '/login')
+  const statuses: number[] = []
+  for (let i = 0; i < 12; i++) {
+    statuses.push((await browser.send(i % 2 === 0 ? b : a, '/login?/login', { form: { email: 'admin@example.com', password: `guess ${i}` } })).status)
+  }
+  t.same(statuses, [...Array(10).fill(303), 429, 429], '10 attempts over both processes, then 429 on either')
+  for (const server of [a, b]) {
+    const over = await browser.send(server, '/login?/login', { form: { email: 'admin@example.com', password: 'password' } })
+    t.equal(over.status, 429, `:${server.port}: even the right password is refused now`)
+    t.match(over.body, REFUSED.rateLimited, 'FST_NEX_SECURITY_RATE_LIMITED')
+    t.ok(Number(over.headers['retry-after']) > 0, 'with Retry-After')
+    t.equal((await browser.send(server, '/login')).status, 200, 'the login page still loads')
+  }
 })

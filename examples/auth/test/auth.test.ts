@@ -1,5 +1,6 @@
 // The auth example through app.inject (with @nex/testing's browser-like client), on memory stores and
-// on a real redis-server: login, the protected dashboard, flash messages, logout, the theme cookie.
+// on a real redis-server: login, the protected dashboard, flash messages, logout, the theme cookie, CSRF
+// and the login rate limit.
 import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { Redis } from 'ioredis'
@@ -7,6 +8,7 @@ import type { MemoryStore } from '@nex/state'
 import { createRedisStore, DEFAULT_CLIENT_OPTIONS } from '@nex/redis'
 import { createTestClient, startRedisServer, type TestClient } from '@nex/testing'
 import { build } from '../app.js'
+import { csrfFieldsOf, csrfTokenOf, REFUSED } from '../../../test/helpers/csrf.ts'
 
 const redis = await startRedisServer()
 t.teardown(() => redis.stop())
@@ -85,7 +87,7 @@ async function login (browser: TestClient, fields: Record<string, string> = CRED
 
 for (const variant of variants) {
   t.test(variant.name, async (t) => {
-    t.test('anonymous visitors: pages render, no cookie is set, no session is stored (MEM-04)', async (t) => {
+    t.test('anonymous visitors: pages render, no session cookie is set, no session is stored (MEM-04)', async (t) => {
       const app = await variant.app(t)
       const body = await page(createTestClient(app), '/')
       t.match(body, 'data-testid="auth-home-page"')
@@ -98,14 +100,21 @@ for (const variant of variants) {
       t.same(flashes(body), NO_FLASH)
       t.notMatch(body, /hx-on|js:/, 'no inline code: runs under a strict CSP')
 
+      // Pages with forms carry a CSRF token, whose secret is the `_csrf` cookie: it lives in the browser
+      // only (the server keeps nothing per visitor), so it is no session. Cookie values are left out.
       const sent = new Set<string>()
       for (let i = 0; i < 50; i++) {
         for (const url of ['/', '/login', '/styles.css', '/favicon.ico']) {
           const response = await createTestClient(app).get(url)
-          sent.add(`${url} ${response.statusCode} ${setCookies(response).join(' | ')}`)
+          sent.add(`${url} ${response.statusCode} ${setCookies(response).map(cookie => cookie.replace(/=[^;]*/, '')).join(' | ')}`)
         }
       }
-      t.same([...sent], ['/ 200 ', '/login 200 ', '/styles.css 200 ', '/favicon.ico 200 '], 'no Set-Cookie on 200 anonymous requests')
+      t.same([...sent], [
+        '/ 200 _csrf; Path=/; HttpOnly; SameSite=Lax',
+        '/login 200 _csrf; Path=/; HttpOnly; SameSite=Lax',
+        '/styles.css 200 ',
+        '/favicon.ico 200 '
+      ], 'no session cookie on 200 anonymous requests; pages set only the CSRF cookie, static files nothing')
       t.equal(await variant.sessions(app), 0, 'the session store is empty')
     })
 
@@ -118,6 +127,7 @@ for (const variant of variants) {
       t.match(body, /<input id="email" name="email" type="email" required[^>]*>/)
       t.match(body, /<input id="password" name="password" type="password" required[^>]*>/)
       t.match(body, /<input type="hidden" name="_nex_page" value="[^"]+">/, 'the page id travels without JavaScript')
+      t.same(csrfFieldsOf(/<form method="post" action="\?\/login"[\s\S]*?<\/form>/.exec(body)?.[0] ?? ''), [csrfTokenOf(body)], 'so does the CSRF token')
       t.equal(textOf(body, 'auth-login-hint'), 'Demo account: admin@example.com / password')
     })
 
@@ -166,11 +176,20 @@ for (const variant of variants) {
     t.test('login: a new session id, the dashboard counts visits, logout flashes', async (t) => {
       const app = await variant.app(t)
       const browser = createTestClient(app)
-      // A session exists before login (the failed attempt's flash): its id must not survive the login.
+      // A failed attempt flashes without creating a session: the flash travels in its own cookie.
       await login(browser, { email: 'admin@example.com', password: 'nope' })
-      await page(browser, '/login')
-      const before = browser.cookies.get(SESSION)
-      t.ok(before, 'an anonymous session before login')
+      t.ok(browser.cookies.get(`${SESSION}_flash`), 'the failed attempt\'s flash is in the flash cookie')
+      t.equal(browser.cookies.get(SESSION), undefined, 'not in a session')
+      t.same(flashes(await page(browser, '/login')), { ...NO_FLASH, error: 'Invalid email or password.' })
+      t.equal(await variant.sessions(app), 0, 'no session stored')
+
+      // A session id planted before login (session fixation: the attacker's own, real one) must not
+      // survive the login.
+      const attacker = createTestClient(app)
+      await login(attacker)
+      const before = attacker.cookies.get(SESSION)
+      t.ok(before, 'the attacker\'s session')
+      ;(browser.cookies as Map<string, string>).set(SESSION, before as string)
 
       const response = await login(browser)
       t.equal(response.statusCode, 303)
@@ -230,6 +249,63 @@ for (const variant of variants) {
       const logout = await browser.post('/?/logout', { htmx: 'boosted', form: {} })
       t.equal(logout.headers['hx-redirect'], '/')
       t.equal(textOf(await page(browser, '/'), 'auth-flash-success'), 'Logged out successfully.')
+    })
+
+    t.test('login CSRF: a login post without this browser\'s token is refused, and logs nobody in', async (t) => {
+      const app = await variant.app(t)
+      const browser = createTestClient(app)
+      await browser.get('/login')
+      const token = browser.csrfToken
+      browser.csrfToken = null
+      const missing = await browser.post('/login?/login', { form: CREDENTIALS })
+      t.equal(missing.statusCode, 403, 'no token: 403')
+      t.match(missing.body, REFUSED.csrfMissing, 'FST_NEX_SECURITY_CSRF_MISSING')
+      // The 403 is a whole page, with a token of its own that the client adopted (a browser shows it).
+      t.ok(browser.csrfToken, 'the error page carries a fresh token')
+      browser.csrfToken = null
+      const boosted = await browser.post('/login?/login', { htmx: 'boosted', form: CREDENTIALS })
+      t.equal(boosted.statusCode, 403, 'nor through htmx')
+      t.equal(boosted.headers['hx-redirect'], undefined, 'and no redirect to the dashboard')
+
+      // A form on another site posting the victim's browser into the attacker's account (login CSRF):
+      // the browser sends its cookies and Sec-Fetch-Site: cross-site, not the token of a page of this site.
+      const attacker = createTestClient(app)
+      await attacker.get('/login')
+      browser.csrfToken = attacker.csrfToken
+      const foreign = await browser.post('/login?/login', { form: CREDENTIALS })
+      t.equal(foreign.statusCode, 403, 'a token minted for another browser: 403')
+      t.match(foreign.body, REFUSED.csrfInvalid, 'FST_NEX_SECURITY_CSRF_INVALID')
+      browser.csrfToken = token
+      const crossSite = await browser.post('/login?/login', { form: CREDENTIALS, headers: { 'sec-fetch-site': 'cross-site' } })
+      t.equal(crossSite.statusCode, 403, 'even with its own token, from another site: 403')
+      t.match(crossSite.body, REFUSED.crossSite, 'FST_NEX_SECURITY_CROSS_SITE')
+
+      t.equal(browser.cookies.get(SESSION), undefined, 'no session cookie')
+      t.equal(await variant.sessions(app), 0, 'no session stored')
+      t.equal((await browser.get('/dashboard')).headers.location, '/login', 'the dashboard stays closed')
+      const right = await login(browser)
+      t.equal(right.headers.location, '/dashboard', 'with the token of its own page, the login works')
+    })
+
+    t.test('the login action is rate limited: 10 attempts per 10 minutes, then 429 (pages stay up)', async (t) => {
+      const app = await variant.app(t)
+      const browser = createTestClient(app)
+      const statuses: number[] = []
+      for (let i = 0; i < 10; i++) statuses.push((await login(browser, { email: 'admin@example.com', password: `guess ${i}` })).statusCode)
+      t.same(statuses, Array(10).fill(303), '10 wrong guesses are answered')
+      const over = await login(browser)
+      t.equal(over.statusCode, 429, 'the 11th attempt is refused, even with the right password')
+      t.match(over.body, REFUSED.rateLimited, 'FST_NEX_SECURITY_RATE_LIMITED')
+      t.ok(Number(over.headers['retry-after']) > 0 && Number(over.headers['retry-after']) <= 600, `Retry-After within the 10 minutes (${String(over.headers['retry-after'])} s)`)
+      t.equal(browser.cookies.get(SESSION), undefined, 'no session')
+      t.equal(textOf(await page(browser, '/'), 'auth-session-state'), 'Not logged in', 'nobody logged in')
+      t.equal((await browser.get('/login')).statusCode, 200, 'the login page itself still loads (only its POST is login-like)')
+      const theme = await browser.post('/?/theme', { form: { theme: 'dark' } })
+      t.equal(theme.statusCode, 303, 'and other actions work')
+
+      const elsewhere = createTestClient(app)
+      await elsewhere.get('/login')
+      t.equal((await elsewhere.post('/login?/login', { form: CREDENTIALS, headers: { 'x-forwarded-for': '203.0.113.9' } })).statusCode, 429, 'the limit is per client IP, not per cookie jar (X-Forwarded-For is not trusted)')
     })
 
     t.test('the theme cookie: set, validated, kept across logout', async (t) => {

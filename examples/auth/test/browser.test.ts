@@ -4,28 +4,31 @@ import t from 'tap'
 import type { Page } from 'playwright-core'
 import { build } from '../app.js'
 import { afterNavigation, byTestId, launchBrowser, newSession, serve, waitForHtmx, waitForText } from '../../../test/helpers/browser.ts'
+import { recordPosts, type SentPost } from '../../../test/helpers/csrf.ts'
 
 const browser = await launchBrowser(t)
 const base = await serve(t, await build({ logger: false }))
 
-async function open (page: Page, path: string): Promise<void> {
-  await page.goto(`${base}${path}`)
+/** Opens a page; resolves with the Content-Security-Policy it was served with. */
+async function open (page: Page, path: string): Promise<string | undefined> {
+  const response = await page.goto(`${base}${path}`)
   await waitForHtmx(page)
+  return response?.headers()['content-security-policy']
 }
 
 function pathOf (page: Page): string {
   return new URL(page.url()).pathname
 }
 
-/** `METHOD path?query` of every form post the page sends, with `(htmx)` when htmx sent it. */
-function recordPosts (page: Page): string[] {
-  const posts: string[] = []
-  page.on('request', request => {
-    if (request.method() !== 'POST') return
-    const url = new URL(request.url())
-    posts.push(`${url.pathname}${url.search}${request.headers()['hx-request'] === 'true' ? ' (htmx)' : ''}`)
+/**
+ * `path?query` of each post, with `(htmx)` when htmx sent it, and how it carried the CSRF token: the
+ * `X-CSRF-Token` header (htmx, from the meta tag) and/or the hidden `_csrf` field (the form's body).
+ */
+function describe (posts: readonly SentPost[]): string[] {
+  return posts.map(post => {
+    const carried = [post.header === undefined ? '' : 'header', post.field === null ? '' : 'field'].filter(Boolean).join('+')
+    return `${post.url}${post.htmx ? ' (htmx)' : ''} token: ${carried === '' ? 'none' : carried}`
   })
-  return posts
 }
 
 async function fillLogin (page: Page, email: string, password: string): Promise<void> {
@@ -37,7 +40,7 @@ t.test('login through the form, the dashboard counts reloads, logout shows the f
   const session = await newSession(t, browser)
   const page = await session.newPage()
   const posts = recordPosts(page)
-  await open(page, '/login')
+  t.match(await open(page, '/login'), /script-src 'self' 'nonce-[^']+'; script-src-attr 'none'/, 'served under a strict CSP with a script nonce')
   await fillLogin(page, 'admin@example.com', 'password')
   await byTestId(page, 'auth-login-submit').click()
   await byTestId(page, 'auth-dashboard-page').waitFor()
@@ -62,7 +65,7 @@ t.test('login through the form, the dashboard counts reloads, logout shows the f
   await waitForText(page, 'auth-flash-success', 'Logged out successfully.')
   t.equal(pathOf(page), '/')
   await waitForText(page, 'auth-session-state', 'Not logged in')
-  t.same(posts, ['/login?/login (htmx)', '/?/logout (htmx)'], 'both forms were sent by htmx (boosted)')
+  t.same(describe(posts), ['/login?/login (htmx) token: header+field', '/?/logout (htmx) token: header+field'], 'both forms were sent by htmx (boosted), with the token')
   t.same(session.errors, [], 'no console or page errors')
 })
 
@@ -130,6 +133,6 @@ t.test('without JavaScript: login, the counter, logout, the protected redirect',
   await waitForText(page, 'auth-flash-success', 'Logged out successfully.')
   t.equal(pathOf(page), '/')
   await waitForText(page, 'auth-session-state', 'Not logged in')
-  t.same(posts, ['/login?/login', '/?/logout'], 'plain form posts by the browser, not htmx')
+  t.same(describe(posts), ['/login?/login token: field', '/?/logout token: field'], 'plain form posts by the browser, not htmx, with the hidden token field')
   t.same(session.errors, [], 'no console or page errors')
 })

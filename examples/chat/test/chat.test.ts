@@ -1,6 +1,8 @@
 // The chat through app.inject (pages, actions, validation) and real sockets (the rooms' event streams):
 // delivery exactly once to every connection, in order, escaped; replay after a reconnect and after the
-// page render; plain form posts.
+// page render; plain form posts. The app runs the `nex` preset: pages carry a CSP nonce on every script
+// and a CSRF token (meta tag and hidden field), which the test client sends back like a browser; sends
+// without it, from another site or over the rate limit are refused.
 import t, { type Test } from 'tap'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
@@ -14,8 +16,8 @@ const XSS = '<img src=x onerror=alert(1)>'
 const SCRIPT = '<script>alert("hi")</script>'
 
 /** The app listening on a free loopback port (streams need a real socket); closed by the teardown of `t`. */
-async function listen (t: Test): Promise<{ server: FastifyInstance, base: string }> {
-  const server = await build({ logger: false })
+async function listen (t: Test, config: Parameters<typeof build>[1] = {}): Promise<{ server: FastifyInstance, base: string }> {
+  const server = await build({ logger: false }, config)
   t.teardown(async () => await server.close())
   await server.listen({ port: 0, host: '127.0.0.1' })
   return { server, base: `http://127.0.0.1:${(server.server.address() as AddressInfo).port}` }
@@ -125,10 +127,21 @@ t.test('the home page lists rooms and goes to one by name', async t => {
 
 t.test('the room page: markup and test ids, no inline code', async t => {
   const { server } = await listen(t)
-  const { tab, body } = await openRoom(server, 'lobby')
+  const tab = createTestClient(server)
+  const response = await tab.get('/rooms/lobby')
+  const { body } = response
+  t.equal(response.statusCode, 200)
   t.match(body, /^<!doctype html>/i)
   t.match(body, '<title>#lobby · Nex Chat</title>')
-  t.match(body, '<script src="/_nex/htmx@4.0.1/ext/hx-sse.min.js" defer></script>', 'htmx 4\'s SSE extension is loaded')
+
+  // The CSP of @nex/security: scripts of this site carrying this reply's nonce, no inline code.
+  const csp = String(response.headers['content-security-policy'])
+  const nonce = /script-src 'self' 'nonce-([A-Za-z0-9+/=]+)'/.exec(csp)?.[1]
+  t.ok(nonce, `a CSP with a script nonce: ${csp}`)
+  t.notMatch(csp, /unsafe-inline|unsafe-eval/, 'neither inline code nor eval is allowed')
+  t.match(csp, "script-src-attr 'none'", 'nor inline event handlers')
+  t.match(body, `<script src="/_nex/htmx@4.0.1/ext/hx-sse.min.js" nonce="${nonce}" defer></script>`, 'htmx 4\'s SSE extension is loaded, with the nonce')
+  t.not((await server.inject('/rooms/lobby')).headers['content-security-policy'], csp, 'a fresh nonce per reply')
   t.match(body, 'data-testid="chat-room"')
   t.match(body, /<ul id="messages" data-testid="chat-messages" class="messages" aria-live="polite"\s+hx-sse:connect="\?\/stream&amp;after=0" hx-swap="beforeend"><\/ul>/,
     'the list follows the room\'s stream and appends what arrives')
@@ -142,13 +155,27 @@ t.test('the room page: markup and test ids, no inline code', async t => {
   t.same(pageFieldsOf(form), [tab.pageId], 'the page id field')
 
   t.notMatch(body, /hx-on|js:/, 'no inline event handlers')
-  for (const [tag] of body.matchAll(/<script\b[^>]*>/g)) t.match(tag, / src="\/_nex\//, `${tag}: scripts come from files`)
+  t.notMatch(body, /\sstyle=/, 'no inline styles (the CSP would block them)')
+  const scripts = [...body.matchAll(/<script\b[^>]*>/g)].map(([tag]) => tag)
+  t.equal(scripts.length, 3, 'htmx, the Nex client and the SSE extension')
+  for (const tag of scripts) {
+    t.match(tag, / src="\/_nex\//, `${tag}: scripts come from files`)
+    t.match(tag, ` nonce="${nonce}"`, 'with the reply\'s nonce')
+  }
+
+  // CSRF: the secret cookie, the token for the Nex client (meta) and for the form without JavaScript.
+  t.match(String(response.headers['set-cookie']), /^_csrf=[^;]+; Path=\/; HttpOnly; SameSite=Lax/, 'the CSRF secret cookie')
+  t.ok(tab.csrfToken, 'a token in <meta name="csrf-token">')
+  t.match(form, `<input type="hidden" name="_csrf" value="${tab.csrfToken}">`, 'the same token in the form')
   t.equal((await server.inject('/styles.css')).statusCode, 200, 'static files are served')
   t.equal((await server.inject('/favicon.ico')).statusCode, 200)
 })
 
 t.test('a name that is not a room name gets the not-found page, for the page, its stream and its action', async t => {
   const { server, base } = await listen(t)
+  // A browser that has a page of the site, so its posts carry a CSRF token.
+  const tab = createTestClient(server)
+  await tab.get('/')
   for (const bad of ['Lobby', 'a_b', 'x'.repeat(33), '%3Cscript%3E', 'lob%20by', 'caf%C3%A9']) {
     const page = await server.inject(`/rooms/${bad}`)
     t.equal(page.statusCode, 404, `/rooms/${bad}: 404`)
@@ -158,7 +185,7 @@ t.test('a name that is not a room name gets the not-found page, for the page, it
     stream.close()
     t.equal(stream.status, 404, `${bad}: no stream`)
     t.match(stream.contentType, /^text\/html/)
-    const action = await createTestClient(server).post(`/rooms/${bad}?/send`, { htmx: true, form: { text: 'hi' } })
+    const action = await tab.post(`/rooms/${bad}?/send`, { htmx: true, form: { text: 'hi' } })
     t.equal(action.statusCode, 404, `${bad}: no action`)
     t.equal(action.headers['hx-retarget'], '#flash', 'shown in the flash box, not in place of the form')
   }
@@ -346,4 +373,75 @@ t.test('without JavaScript the form posts and is redirected back to the room (30
   t.match(formIn(refused.body), /<input name="author"[^>]*value="Bo">/, 'keeping the name')
   t.same(messagesIn(refused.body), [{ author: 'Bo', text: 'no js here' }], 'and the messages')
   t.equal(connection.events.length, 1, 'nothing more was published')
+})
+
+/** The app on a free port, recording the code of every error it answers with. */
+async function listenRecordingErrors (t: Test): Promise<{ server: FastifyInstance, codes: string[] }> {
+  const server = await build({ logger: false })
+  t.teardown(async () => await server.close())
+  const codes: string[] = []
+  server.addHook('onError', async (_request, _reply, error) => { codes.push((error as { code?: string }).code ?? error.name) })
+  await server.listen({ port: 0, host: '127.0.0.1' })
+  return { server, codes }
+}
+
+t.test('send needs the CSRF token of a page of this browser and a same-site request; refused ones publish nothing', async t => {
+  const { server, codes } = await listenRecordingErrors(t)
+  const { tab } = await openRoom(server, 'lobby')
+  const token = tab.csrfToken as string
+  const { tab: stranger } = await openRoom(server, 'lobby')
+
+  tab.csrfToken = null
+  const missing = await tab.post('/rooms/lobby?/send', { htmx: true, form: { text: 'no token' } })
+  t.equal(missing.statusCode, 403, 'htmx without X-CSRF-Token: 403')
+  t.equal(missing.headers['hx-retarget'], '#flash', 'shown in the flash box, the form stays')
+  t.match(missing.body, 'Reload the page and try again', 'saying what to do')
+  const plain = await tab.post('/rooms/lobby?/send', { form: { text: 'no field' } })
+  t.equal(plain.statusCode, 403, 'a plain form post without the _csrf field: 403')
+  t.match(plain.body, /^<!doctype html>/i, 'the error page, whole')
+  t.match(plain.body, '<meta name="csrf-token"', 'which has a token again: a browser posts fine from there')
+  tab.csrfToken = null
+  const go = await tab.post('/?/go', { form: { room: 'elsewhere' } })
+  t.equal(go.statusCode, 403, 'the home page\'s form too')
+  t.same(codes.splice(0), ['FST_NEX_SECURITY_CSRF_MISSING', 'FST_NEX_SECURITY_CSRF_MISSING', 'FST_NEX_SECURITY_CSRF_MISSING'])
+
+  tab.csrfToken = stranger.csrfToken
+  const foreign = await tab.post('/rooms/lobby?/send', { htmx: true, form: { text: 'another browser\'s token' } })
+  t.equal(foreign.statusCode, 403, 'the token of another browser: 403')
+  tab.csrfToken = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`
+  const forged = await tab.post('/rooms/lobby?/send', { htmx: true, form: { text: 'forged token' } })
+  t.equal(forged.statusCode, 403, 'a forged token: 403')
+  t.same(codes.splice(0), ['FST_NEX_SECURITY_CSRF_INVALID', 'FST_NEX_SECURITY_CSRF_INVALID'])
+
+  tab.csrfToken = token
+  const crossSite = await tab.post('/rooms/lobby?/send', { htmx: true, form: { text: 'from elsewhere' }, headers: { 'sec-fetch-site': 'cross-site' } })
+  t.equal(crossSite.statusCode, 403, 'from another site, even with the token: 403')
+  const otherOrigin = await tab.post('/rooms/lobby?/send', { htmx: true, form: { text: 'other origin' }, headers: { origin: 'https://evil.example' } })
+  t.equal(otherOrigin.statusCode, 403, 'an Origin of another site: 403')
+  t.same(codes.splice(0), ['FST_NEX_SECURITY_CROSS_SITE', 'FST_NEX_SECURITY_CROSS_SITE'])
+  t.same((await server.nexSse.topics.since('room:lobby', 0)).events, [], 'nothing was published')
+
+  await send(tab, 'lobby', 'with the token', 'Ann')
+  const sameOrigin = await tab.post('/rooms/lobby?/send', { htmx: true, form: { text: 'as the browser sends it' }, headers: { 'sec-fetch-site': 'same-origin', origin: 'http://localhost:80' } })
+  t.equal(sameOrigin.statusCode, 200, 'a same-origin request with the token (Sec-Fetch-Site, Origin of its Host) is accepted')
+  t.same(messagesIn((await tab.get('/rooms/lobby')).body).map(message => message.text), ['with the token', 'as the browser sends it'], 'those two were published')
+  t.same(codes, [], 'without errors')
+})
+
+t.test('sends are rate limited per client (page actions: 120 a minute); build() takes raised limits', async t => {
+  const { server } = await listen(t)
+  const { tab } = await openRoom(server, 'flood')
+  for (let i = 1; i <= 120; i++) await send(tab, 'flood', `message ${i}`)
+  const limited = await tab.post('/rooms/flood?/send', { htmx: true, form: { text: 'one too many' } })
+  t.equal(limited.statusCode, 429, 'the 121st send within a minute: 429')
+  t.ok(Number(limited.headers['retry-after']) > 0, `with Retry-After (${limited.headers['retry-after']} s)`)
+  const { events } = await server.nexSse.topics.since('room:flood', 0)
+  t.same(messagesIn((events.at(-1)?.message as { data: string }).data), [{ author: 'anonymous', text: 'message 120' }], 'and not published')
+  t.equal((await tab.get('/rooms/flood')).statusCode, 200, 'the page itself is still served')
+
+  const raised = await listen(t, { security: { rateLimit: { actions: { max: 10_000 } } } })
+  const { tab: loadTester } = await openRoom(raised.server, 'flood')
+  for (let i = 1; i <= 130; i++) await send(loadTester, 'flood', `message ${i}`)
+  const last = (await raised.server.nexSse.topics.since('room:flood', 0)).events.at(-1)?.message as { data: string }
+  t.same(messagesIn(last.data), [{ author: 'anonymous', text: 'message 130' }], 'with actions.max raised (a load test), all 130 are sent')
 })

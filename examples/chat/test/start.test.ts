@@ -1,9 +1,11 @@
-// `npm start` (node server.js) in development and production, over a real socket; and the room page and
-// its event stream served by the started process.
+// `npm start` (node server.js) in development and production, over a real socket; and the room page, its
+// event stream and its action served by the started process, under the preset's security: the page has a
+// CSP nonce on its scripts, and a send carries the page's CSRF cookie and token like a browser.
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
 import { startSuite } from '../../../test/helpers/start-suite.ts'
 import { httpRequest, startServer } from '../../../test/helpers/server-process.ts'
+import { csrfFrom, REFUSED } from '../../../test/helpers/csrf.ts'
 import { connectSse } from './helpers/sse-client.ts'
 
 const DIR = fileURLToPath(new URL('..', import.meta.url))
@@ -17,18 +19,27 @@ t.test('npm start serves /rooms/lobby, its stream and its action', async t => {
   t.match(page.body, 'data-testid="chat-messages"')
   t.match(page.body, 'hx-sse:connect="?/stream&amp;after=0"')
   const pageId = /data-nex-page-id="([^"]+)"/.exec(page.body)?.[1] as string
+  const nonce = /script-src 'self' 'nonce-([^']+)'/.exec(String(page.headers['content-security-policy']))?.[1]
+  t.ok(nonce, 'a CSP with a script nonce')
+  t.match(page.body, `<script src="/_nex/htmx@4.0.1/ext/hx-sse.min.js" nonce="${nonce}" defer></script>`, 'that the scripts carry')
+  const csrf = csrfFrom(page)
 
   const stream = await connectSse(`http://${server.host}:${server.port}/rooms/lobby?/stream&after=0`)
   t.teardown(() => stream.close())
   t.equal(stream.contentType, 'text/event-stream; charset=utf-8')
-  const sent = await httpRequest(server.host, server.port, '/rooms/lobby?/send', {
+  const htmxSend = (text: string, headers: Record<string, string>) => httpRequest(server.host, server.port, '/rooms/lobby?/send', {
     method: 'POST',
-    headers: { 'hx-request': 'true', 'hx-request-type': 'partial', 'x-nex-page-id': pageId, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ author: 'npm', text: 'started' }).toString()
+    headers: { 'hx-request': 'true', 'hx-request-type': 'partial', 'x-nex-page-id': pageId, 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams({ author: 'npm', text }).toString()
   })
+  const refused = await htmxSend('forged', { cookie: csrf.cookie })
+  t.equal(refused.status, 403, 'a send without the CSRF token is refused')
+  t.match(refused.body, REFUSED.csrfMissing, 'FST_NEX_SECURITY_CSRF_MISSING')
+  const sent = await htmxSend('started', { ...csrf })
   t.equal(sent.status, 200, 'send answers')
-  const [event] = await stream.until(event => event.data.includes('started'))
+  const [event, ...more] = (await stream.until(event => event.data.includes('started'))).reverse()
   t.match(event?.data, '<strong class="author" data-testid="chat-message-author">npm</strong>', 'the stream delivers the message')
+  t.same(more, [], 'and only that one: the refused send was not published')
 
   // An open stream must not keep the process from stopping.
   t.same(await server.stop(), { code: 0, signal: null }, 'SIGTERM with a stream open: exit code 0')

@@ -1,13 +1,17 @@
 // The counter through app.inject (with @nex/testing's browser-like client): markup, actions, page
-// views, plain form posts, forged ids, concurrency.
+// views, plain form posts, forged ids, CSRF, rate limits, concurrency.
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { createTestClient, type TestClient } from '@nex/testing'
-import { build } from '../app.js'
+import { build, type BuildConfig } from '../app.js'
 import { forgePageId, pageFieldsOf, pageIdOf } from '../../../test/helpers/markup.ts'
+import { csrfFieldsOf, csrfTokenOf, REFUSED } from '../../../test/helpers/csrf.ts'
 
-async function app (t: Test): Promise<FastifyInstance> {
-  const instance = await build({ logger: false })
+/** Preset options for load tests: one client far over the default 120 page actions a minute. */
+const LOAD: BuildConfig = { security: { rateLimit: { actions: { max: 10_000 } } } }
+
+async function app (t: Test, config: BuildConfig = {}): Promise<FastifyInstance> {
+  const instance = await build({ logger: false }, config)
   t.teardown(async () => await instance.close())
   await instance.ready()
   return instance
@@ -63,7 +67,15 @@ t.test('the page: markup, test ids, forms that work with and without htmx', asyn
   t.match(response.headers.vary, /HX-Request/, 'varies on the htmx headers')
   t.match(body, /^<!doctype html>/i, 'a whole document')
   t.match(body, '<title>Counter</title>', 'the page head reaches the layout')
-  t.match(body, '<script src="/_nex/htmx@4.0.1/htmx.min.js"></script>', 'htmx 4 from the app itself')
+  const nonce = /<script src="\/_nex\/htmx@4\.0\.1\/htmx\.min\.js" nonce="([^"]+)"><\/script>/.exec(body)?.[1]
+  t.ok(nonce, 'htmx 4 from the app itself, with a CSP nonce')
+  // Base64 nonces hold + and /: escaped before they go into a pattern.
+  const escaped = String(nonce).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+  t.match(body, new RegExp(`<script src="/_nex/client@[\\w-]+/nex-client\\.js" nonce="${escaped}" defer></script>`), 'the Nex client with the same nonce')
+  const csp = String(response.headers['content-security-policy'])
+  t.match(csp, `script-src 'self' 'nonce-${nonce}';`, 'the CSP allows exactly those scripts: self and this reply\'s nonce')
+  t.match(csp, "script-src-attr 'none'", 'and no inline handlers')
+  t.notMatch(body, /<script(?![^>]*\bnonce=)/, 'every script tag carries the nonce')
   t.match(body, 'data-testid="counter-page"')
   t.equal(valueIn(body), 0, 'starts at 0')
   for (const action of ['increment', 'decrement', 'reset']) {
@@ -72,6 +84,9 @@ t.test('the page: markup, test ids, forms that work with and without htmx', asyn
   }
   const id = pageIdOf(body)
   t.same(pageFieldsOf(body), [id, id, id], 'each form carries the page id for plain posts')
+  const token = csrfTokenOf(body)
+  t.same(csrfFieldsOf(body), [token, token, token], 'and the CSRF token of the page\'s <meta name="csrf-token">')
+  t.match(response.headers['set-cookie'], /^_csrf=[^;]+; Path=\/; HttpOnly; SameSite=Lax$/, 'whose secret is an HttpOnly cookie')
 
   const asset = await server.inject('/_nex/htmx@4.0.1/htmx.min.js')
   t.equal(asset.statusCode, 200, 'htmx is served')
@@ -140,10 +155,76 @@ t.test('without JavaScript a post re-renders the whole page for the same page vi
   }
   t.equal(await press(tab, 'increment'), 3, 'htmx and plain posts share the page view')
 
-  const withoutField = await createTestClient(server).post('/?/increment', { form: {} })
-  t.equal(withoutField.statusCode, 200, 'a post without the field still works')
+  // A browser that has the page's CSRF token and cookie, but posts without the page-id field.
+  const { tab: other } = await openTab(server)
+  other.pageId = null
+  const withoutField = await other.post('/?/increment', { form: {} })
+  t.equal(withoutField.statusCode, 200, 'a post without the page-id field still works')
   t.not(pageIdOf(withoutField.body), id, 'as a new page view')
   t.equal(valueIn(withoutField.body), 1)
+})
+
+t.test('CSRF: an action needs this browser\'s token; without it, 403 and nothing counts', async t => {
+  const server = await app(t)
+  const { tab } = await openTab(server)
+  const view = tab.pageId as string
+  const token = tab.csrfToken as string
+  t.ok(token, 'the page gave the tab a token')
+  // A refused plain post answers with a whole (error) page, with a page view and a token of its own,
+  // which the client adopts as a browser would: each post below is sent from the counter's page view.
+  const fromView = (): void => { tab.pageId = view }
+
+  tab.csrfToken = null
+  for (const how of [{ htmx: true }, { form: {} }] as const) {
+    fromView()
+    tab.csrfToken = null
+    const response = await tab.post('/?/increment', how)
+    t.equal(response.statusCode, 403, `${'htmx' in how ? 'htmx' : 'plain form'} post without a token: 403`)
+    t.match(response.body, REFUSED.csrfMissing, 'FST_NEX_SECURITY_CSRF_MISSING')
+  }
+
+  const { tab: otherBrowser } = await openTab(server)
+  fromView()
+  tab.csrfToken = otherBrowser.csrfToken
+  const foreign = await tab.post('/?/increment', { htmx: true })
+  t.equal(foreign.statusCode, 403, 'the token of another browser: 403')
+  t.match(foreign.body, REFUSED.csrfInvalid, 'FST_NEX_SECURITY_CSRF_INVALID')
+
+  tab.csrfToken = token
+  const crossSite = await tab.post('/?/increment', { htmx: true, headers: { 'sec-fetch-site': 'cross-site' } })
+  t.equal(crossSite.statusCode, 403, 'the right token, sent from another site: 403')
+  t.match(crossSite.body, REFUSED.crossSite, 'FST_NEX_SECURITY_CROSS_SITE')
+  const otherOrigin = await tab.post('/?/increment', { form: {}, headers: { origin: 'http://evil.example' } })
+  t.equal(otherOrigin.statusCode, 403, 'or with the Origin of another site (browsers without Fetch-Metadata): 403')
+  t.match(otherOrigin.body, REFUSED.crossSite)
+
+  const cookieless = createTestClient(server)
+  cookieless.pageId = view
+  cookieless.csrfToken = token
+  const noCookie = await cookieless.post('/?/increment', { htmx: true })
+  t.equal(noCookie.statusCode, 403, 'the token without its cookie: 403')
+  t.match(noCookie.body, REFUSED.csrfInvalid)
+
+  fromView()
+  tab.csrfToken = token
+  t.equal(await press(tab, 'increment'), 1, 'with its own token the tab counts, from 0: no refused post counted')
+  const plain = await tab.post('/?/increment', { form: {} })
+  t.equal(pageIdOf(plain.body), view, 'a plain form post with the hidden fields, in the same page view,')
+  t.equal(valueIn(plain.body), 2, 'counts too')
+})
+
+t.test('rate limit: a client gets 120 page actions a minute, then 429', async t => {
+  const server = await app(t)
+  const { tab } = await openTab(server)
+  for (let i = 1; i <= 120; i++) await press(tab, 'increment')
+  const over = await tab.post('/?/increment', { htmx: true })
+  t.equal(over.statusCode, 429, 'the 121st action within the minute: 429')
+  t.match(over.body, REFUSED.rateLimited, 'FST_NEX_SECURITY_RATE_LIMITED')
+  t.equal(over.headers['x-ratelimit-limit'], '120', 'the page actions\' own limit, not the general 600')
+  t.ok(Number(over.headers['retry-after']) > 0, `with Retry-After (${String(over.headers['retry-after'])} s)`)
+  const page = await tab.get('/', { htmx: true })
+  t.equal(page.statusCode, 200, 'pages are still served: they have the general limit')
+  t.equal(valueIn(page.body), 120, 'and the refused action did not count')
 })
 
 t.test('a page id the server never issued gets 410 and HX-Refresh, and changes nothing', async t => {
@@ -151,7 +232,8 @@ t.test('a page id the server never issued gets 410 and HX-Refresh, and changes n
   const { tab } = await openTab(server)
   const id = tab.pageId as string
   await press(tab, 'increment')
-  const forger = createTestClient(server)
+  // A browser with a CSRF token of its own, so what is refused is the page id.
+  const { tab: forger } = await openTab(server)
 
   forger.pageId = forgePageId(id)
   const viaHeader = await forger.post('/?/increment', { htmx: true })
@@ -163,6 +245,17 @@ t.test('a page id the server never issued gets 410 and HX-Refresh, and changes n
 
   forger.pageId = 'not-a-page-id'
   t.equal((await forger.post('/?/increment', { htmx: true })).statusCode, 410, 'garbage: 410 Gone')
+
+  // Without a token too, in the order the checks run: the page-id header is verified in @nex/state's
+  // onRequest hook, before the CSRF check; the page-id field only once the body is parsed, after it.
+  forger.pageId = forgePageId(id)
+  forger.csrfToken = null
+  const headerNoToken = await forger.post('/?/increment', { htmx: true })
+  t.equal(headerNoToken.statusCode, 410, 'header, no token: 410 (the page id is checked first)')
+  t.equal(headerNoToken.headers['hx-refresh'], 'true')
+  const fieldNoToken = await forger.post('/?/increment', { form: {} })
+  t.equal(fieldNoToken.statusCode, 403, 'form field, no token: 403 (the CSRF check comes first)')
+  t.match(fieldNoToken.body, REFUSED.csrfMissing)
 
   t.equal(await press(tab, 'increment'), 2, 'the real page view was not touched')
 })
@@ -177,7 +270,7 @@ t.test('only the page\'s own actions can be called', async t => {
 })
 
 t.test('200 concurrent increments of one page view all count', async t => {
-  const server = await app(t)
+  const server = await app(t, LOAD)
   const { tab } = await openTab(server)
   const values = await Promise.all(Array.from({ length: 200 }, async () => await press(tab, 'increment')))
   t.same([...values].sort((x, y) => (x ?? 0) - (y ?? 0)), Array.from({ length: 200 }, (_, i) => i + 1), 'each request saw its own value, 1 to 200')

@@ -1,5 +1,6 @@
 // The dashboard in a real browser (Chromium through playwright-core) against the app on a real socket:
-// htmx 4's SSE extension connects the panel and swaps each tick's out-of-band elements into two tabs.
+// htmx 4's SSE extension connects the panel and swaps each tick's out-of-band elements into two tabs, under
+// the CSP of the `nex` preset (violations are recorded and must stay none).
 import t from 'tap'
 import type { Page } from 'playwright-core'
 import { build } from '../app.js'
@@ -14,9 +15,21 @@ const browser = await launchBrowser(t)
 const server = await build({ logger: false })
 const base = await serve(t, server)
 
-async function open (page: Page): Promise<void> {
-  await page.goto(`${base}/`)
+/**
+ * Records, in every page of a context, the CSP violations the browser reports (`securitypolicyviolation`),
+ * as `<directive> <blocked URI> <sample>`; Chromium logs them as console errors too. Init scripts are
+ * injected by the browser itself, so the CSP does not apply to this one.
+ */
+const WATCH_CSP = `window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', event => {
+  window.__cspViolations.push(event.effectiveDirective + ' ' + event.blockedURI + ' ' + event.sample)
+}, true)`
+
+/** Opens the dashboard; resolves with the page's Content-Security-Policy header. */
+async function open (page: Page): Promise<string | undefined> {
+  const response = await page.goto(`${base}/`)
   await waitForHtmx(page)
+  return response?.headers()['content-security-policy']
 }
 
 async function text (page: Page, testId: string): Promise<string> {
@@ -33,9 +46,10 @@ async function sample (a: Page, b: Page): Promise<Array<{ points: string, price:
 
 t.test('two tabs: the price arrives, the time ticks, both show the same second', async t => {
   const session = await newSession(t, browser)
+  await session.context.addInitScript(WATCH_CSP)
   const a = await session.newPage()
   const b = await session.newPage()
-  await Promise.all([open(a), open(b)])
+  for (const csp of await Promise.all([open(a), open(b)])) t.match(csp, /script-src 'self' 'nonce-[^']+'/, 'the page is under the CSP with a nonce')
   for (const page of [a, b]) await page.evaluate('window.__marker = 1')
 
   for (const [name, page] of [['a', a], ['b', b]] as const) {
@@ -66,6 +80,9 @@ t.test('two tabs: the price arrives, the time ticks, both show the same second',
     t.equal(await page.locator('[hx-swap-oob]').count(), 0, `tab ${name}: no hx-swap-oob left in the page`)
     t.equal(await byTestId(page, 'energy-panel').locator('h2, dl').count(), 2, `tab ${name}: the panel itself was not replaced by a tick`)
     t.equal(await page.evaluate('window.__marker'), 1, `tab ${name}: no page load happened`)
+  }
+  for (const [name, page] of [['a', a], ['b', b]] as const) {
+    t.same(await page.evaluate('window.__cspViolations'), [], `tab ${name}: no CSP violation, by the SSE extension or the out-of-band swaps`)
   }
   t.same(session.errors, [], 'no console or page errors')
   t.same(session.dialogs, [], 'no dialogs')

@@ -1,6 +1,7 @@
 // The dashboard: the page through app.inject, the event stream over a real socket (the raw
 // text/event-stream, read frame by frame): tick formats and order, two clients getting the same bytes,
-// and a shutdown that stops the producer and ends every stream.
+// and a shutdown that stops the producer and ends every stream. The app runs the `nex` preset: the page's
+// scripts carry the reply's CSP nonce, and the stream passes the security checks a browser's request meets.
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
@@ -43,8 +44,18 @@ t.test('the page: the panel that connects the stream, the three live values, the
   t.match(body, /^<!doctype html>/i, 'a whole document')
   t.match(body, '<title>Energy Dashboard</title>')
   t.match(body, '<h1>⚡ Energy Dashboard</h1>')
-  t.match(body, '<script src="/_nex/htmx@4.0.1/htmx.min.js"></script>', 'htmx 4')
-  t.match(body, '<script src="/_nex/htmx@4.0.1/ext/hx-sse.min.js" defer></script>', 'and its SSE extension')
+  // The CSP of @nex/security: scripts of this site carrying this reply's nonce, nothing inline.
+  const csp = String(response.headers['content-security-policy'])
+  const nonce = /script-src 'self' 'nonce-([A-Za-z0-9+/=]+)'/.exec(csp)?.[1]
+  t.ok(nonce, `a CSP with a script nonce: ${csp}`)
+  t.notMatch(csp, /unsafe-inline|unsafe-eval/, 'neither inline code nor eval is allowed')
+  t.match(csp, "connect-src 'self'", 'the stream is on this origin, which connect-src allows')
+  t.match(body, `<script src="/_nex/htmx@4.0.1/htmx.min.js" nonce="${nonce}"></script>`, 'htmx 4, with the nonce')
+  t.match(body, `<script src="/_nex/htmx@4.0.1/ext/hx-sse.min.js" nonce="${nonce}" defer></script>`, 'and its SSE extension')
+  const scripts = [...body.matchAll(/<script\b[^>]*>/g)].map(([tag]) => tag)
+  t.equal(scripts.length, 3, 'htmx, the Nex client and the SSE extension')
+  t.ok(scripts.every(tag => tag.includes(` nonce="${nonce}"`) && / src="\/_nex\//.test(tag)), 'every script is a file of this site with the nonce')
+  t.not((await server.inject('/')).headers['content-security-policy'], csp, 'a fresh nonce per reply')
   t.match(body, /<section class="panel"[^>]* hx-sse:connect="\/api\/energy-stream">/, 'the panel opens the stream')
 
   t.equal(textOf(body, 'energy-price'), 'Loading...', 'the price waits for the first tick')
@@ -61,6 +72,7 @@ t.test('the page: the panel that connects the stream, the three live values, the
 
   t.notMatch(body, /<script(?![^>]*\ssrc=)/, 'no inline scripts')
   t.notMatch(body, /hx-on|js:|\son[a-z]+=/i, 'no inline handlers or js: values (CSP without unsafe-eval)')
+  t.notMatch(body, /\sstyle=|<style/, 'no inline styles (the CSP would block them)')
 
   t.equal((await server.inject('/_nex/htmx@4.0.1/ext/hx-sse.min.js')).statusCode, 200, 'the extension is served')
   t.equal((await server.inject('/styles.css')).statusCode, 200, 'static files are served')
@@ -123,9 +135,13 @@ t.test('closing the app stops the producer and ends every stream with event: shu
   t.equal(published, before, 'no tick was published after close: the timer is gone')
 })
 
-t.test('a stream from another origin is refused', async t => {
-  const server = await app(t)
+t.test('a stream from another origin is refused; a same-origin browser request passes every check', async t => {
+  const { server, base } = await listening(t)
   const response = await server.inject({ url: '/api/energy-stream', headers: { origin: 'https://elsewhere.example' } })
   t.equal(response.statusCode, 403)
   t.equal(server.nexSse.streams, 0)
+  // What Chromium's EventSource sends to its own origin.
+  const stream = await openStream(t, base, { accept: 'text/event-stream', 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', origin: base })
+  t.match((await nextTick(stream)).price, PRICE, 'a same-origin stream gets its ticks')
+  t.equal(server.nexSse.streams, 1)
 })

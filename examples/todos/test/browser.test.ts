@@ -3,15 +3,18 @@ import t from 'tap'
 import type { Page } from 'playwright-core'
 import { build } from '../app.js'
 import { afterNavigation, afterSwap, byTestId, launchBrowser, newSession, serve, waitForHtmx, waitForText } from '../../../test/helpers/browser.ts'
+import { pageCsrfToken, recordPosts } from '../../../test/helpers/csrf.ts'
 
 const browser = await launchBrowser(t)
 const base = await serve(t, await build({ logger: false }))
 
 const XSS = '<img src=x onerror=alert(1)>'
 
-async function open (page: Page, path = '/'): Promise<void> {
-  await page.goto(`${base}${path}`)
+/** Opens a page; resolves with the Content-Security-Policy it was served with. */
+async function open (page: Page, path = '/'): Promise<string | undefined> {
+  const response = await page.goto(`${base}${path}`)
   await waitForHtmx(page)
+  return response?.headers()['content-security-policy']
 }
 
 /** Types a todo, submits it and waits for item `id` and for the emptied form htmx swaps in. */
@@ -33,7 +36,8 @@ async function pageId (page: Page): Promise<string | null> {
 t.test('add, toggle and delete in place', async t => {
   const session = await newSession(t, browser)
   const page = await session.newPage()
-  await open(page)
+  const posts = recordPosts(page)
+  t.match(await open(page), /script-src 'self' 'nonce-[^']+'; script-src-attr 'none'/, 'served under a strict CSP with a script nonce')
   await page.evaluate('window.__marker = 1')
 
   await add(page, 'Buy milk', 1)
@@ -56,7 +60,10 @@ t.test('add, toggle and delete in place', async t => {
   t.same(await itemIds(page), ['todo-2', 'todo-3'], 'the deleted item is gone')
 
   t.equal(await page.evaluate('window.__marker'), 1, 'all of it without a page load')
-  t.same(session.errors, [], 'no console or page errors')
+  const token = await pageCsrfToken(page)
+  t.same(posts.map(post => post.url), ['/?/add', '/?/add', '/?/add', '/?/toggle&id=2', '/?/toggle&id=2', '/?/delete&id=1'])
+  t.ok(posts.every(post => post.htmx && post.header === token), 'each sent by htmx with the X-CSRF-Token header from the meta tag')
+  t.same(session.errors, [], 'no console or page errors (no CSP violation either)')
 })
 
 t.test('todo text is shown as text, never run', async t => {
@@ -89,6 +96,7 @@ t.test('a refused add shows the message in the form and adds nothing', async t =
 t.test('boosted navigation, the back button and actions after navigating', async t => {
   const session = await newSession(t, browser)
   const page = await session.newPage()
+  const posts = recordPosts(page)
   await open(page)
   await add(page, 'first view', 1)
   const firstView = await pageId(page)
@@ -130,6 +138,8 @@ t.test('boosted navigation, the back button and actions after navigating', async
   t.equal(await page.evaluate('window.__marker'), 1, 'restored by htmx, not reloaded')
   await add(page, 'after history restore', 1)
   t.same(await itemIds(page), ['todo-1'], 'a restored page is a new page view whose actions work')
+  t.equal(posts.length, 5, 'five action posts')
+  t.ok(posts.every(post => post.htmx && post.header !== undefined), 'each with an X-CSRF-Token header, also after boosted navigation and history restores')
 
   t.same(session.errors, [], 'no console or page errors')
 })
@@ -137,9 +147,11 @@ t.test('boosted navigation, the back button and actions after navigating', async
 t.test('without JavaScript the add form posts and the page comes back with the list', async t => {
   const session = await newSession(t, browser, { javaScriptEnabled: false })
   const page = await session.newPage()
+  const posts = recordPosts(page)
   await page.goto(`${base}/`)
   const view = await pageId(page)
   t.ok(view, 'the page has a page id')
+  const token = await pageCsrfToken(page)
 
   await byTestId(page, 'todo-input').fill('first')
   await afterNavigation(page, () => byTestId(page, 'todo-submit').click())
@@ -152,5 +164,8 @@ t.test('without JavaScript the add form posts and the page comes back with the l
   t.same(await itemIds(page), ['todo-1', 'todo-2'], 'both todos, in order')
   t.equal(await pageId(page), view, 'the same page view all along')
   t.equal(await byTestId(page, 'todo-input').inputValue(), '', 'the form comes back empty')
+  t.equal(posts.length, 2, 'two form posts')
+  t.same(posts[0], { url: '/?/add', htmx: false, header: undefined, field: token }, 'the browser sent the hidden _csrf field of the page')
+  t.ok(posts[1]?.field, 'and again from the page that came back')
   t.same(session.errors, [], 'no console or page errors')
 })

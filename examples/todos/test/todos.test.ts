@@ -1,17 +1,21 @@
 // The todo list through app.inject (with @nex/testing's browser-like client): markup, htmx actions,
-// plain form posts, escaping, limits, page views.
+// plain form posts, escaping, limits, page views, CSRF.
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { createPageIdSigner } from '@nex/state'
 import { createTestClient, type TestClient } from '@nex/testing'
-import { build } from '../app.js'
+import { build, type BuildConfig } from '../app.js'
 import { forgePageId, pageFieldsOf, pageIdOf } from '../../../test/helpers/markup.ts'
+import { csrfFieldsOf, csrfTokenOf, REFUSED } from '../../../test/helpers/csrf.ts'
 import { MAX_TEXT_LENGTH, MAX_TODOS } from '../src/lib/todos.ts'
 
 const XSS = '<img src=x onerror=alert(1)>'
 
-async function app (t: Test): Promise<FastifyInstance> {
-  const instance = await build({ logger: false })
+/** Preset options for tests that fill a list: more than the default 120 page actions a minute. */
+const MANY_ACTIONS: BuildConfig = { security: { rateLimit: { actions: { max: 10_000 } } } }
+
+async function app (t: Test, config: BuildConfig = {}): Promise<FastifyInstance> {
+  const instance = await build({ logger: false }, config)
   t.teardown(async () => await instance.close())
   await instance.ready()
   return instance
@@ -101,7 +105,10 @@ t.test('the page: markup and test ids', async t => {
   t.match(form, /<input id="todo-input" name="text" data-testid="todo-input" required maxlength="500"[^>]*value="">/, 'a required, bounded text input')
   t.match(form, '<button type="submit" data-testid="todo-submit">Add</button>')
   t.same(pageFieldsOf(form), [tab.pageId], 'the page id field')
+  t.same(csrfFieldsOf(form), [csrfTokenOf(body)], 'and the CSRF field, with the token of the page\'s meta tag')
   t.notMatch(body, /hx-on|js:/, 'no inline code: runs under a strict CSP')
+  t.match(response.headers['content-security-policy'], /script-src 'self' 'nonce-[^']+'; script-src-attr 'none'/, 'which the page is served with')
+  t.notMatch(body, /<script(?![^>]*\bnonce=)/, 'every script tag carries the nonce')
 })
 
 t.test('the about page links back to the list', async t => {
@@ -258,11 +265,19 @@ t.test('empty, blank and too long texts are refused with 422 in the form', async
   }
   t.match(formIn((await htmx(tab, 'add', { text: long })).body), `value="${long}"`, 'the text is kept to fix it')
 
-  // A repeated field needs a raw body, which the test client does not send: inject it directly.
+  // A repeated field needs a raw body, which the test client does not send: inject it directly, with the
+  // tab's cookies and CSRF token as htmx would send them.
   const repeated = await server.inject({
     method: 'POST',
     url: '/?/add',
-    headers: { 'hx-request': 'true', 'hx-request-type': 'partial', 'x-nex-page-id': tab.pageId as string, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      'hx-request': 'true',
+      'hx-request-type': 'partial',
+      'x-nex-page-id': tab.pageId as string,
+      'x-csrf-token': tab.csrfToken as string,
+      cookie: [...tab.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+      'content-type': 'application/x-www-form-urlencoded'
+    },
     payload: 'text=a&text=b'
   })
   t.equal(repeated.statusCode, 422, 'two text fields are not a text')
@@ -277,7 +292,7 @@ t.test('empty, blank and too long texts are refused with 422 in the form', async
 })
 
 t.test(`a page view holds at most ${MAX_TODOS} todos`, async t => {
-  const server = await app(t)
+  const server = await app(t, MANY_ACTIONS)
   const { tab } = await openTab(server)
   for (let i = 1; i <= MAX_TODOS; i++) await add(tab, `todo ${i}`)
   const full = await htmx(tab, 'add', { text: 'one too many' })
@@ -289,7 +304,7 @@ t.test(`a page view holds at most ${MAX_TODOS} todos`, async t => {
 })
 
 t.test('a list too large for page state is refused with 413', async t => {
-  const server = await app(t)
+  const server = await app(t, MANY_ACTIONS)
   const { tab } = await openTab(server)
   const text = 'y'.repeat(MAX_TEXT_LENGTH)
   let response
@@ -350,12 +365,47 @@ t.test('page views are isolated', async t => {
   const { body } = await openTab(server)
   t.same(itemsIn(body), [], 'a reload starts an empty list')
 
-  const forger = createTestClient(server)
+  // A browser with a CSRF token of its own, so what is refused is the page id.
+  const { tab: forger } = await openTab(server)
   forger.pageId = forgePageId(a.pageId as string)
   const response = await htmx(forger, 'add', { text: 'sneaky' })
   t.equal(response.statusCode, 410, 'an id the server never issued is refused')
   t.equal(response.headers['hx-refresh'], 'true')
   t.same(await listOf(a), [{ id: 1, text: 'only in a', done: true }], 'and a is untouched')
+})
+
+t.test('CSRF: an add without this browser\'s token is refused with 403 in the flash box, and adds nothing', async t => {
+  const server = await app(t)
+  const { tab } = await openTab(server)
+  const token = tab.csrfToken as string
+  await add(tab, 'mine')
+
+  tab.csrfToken = null
+  const missing = await htmx(tab, 'add', { text: 'forged' })
+  t.equal(missing.statusCode, 403, 'htmx post without the token: 403')
+  t.match(missing.body, REFUSED.csrfMissing, 'FST_NEX_SECURITY_CSRF_MISSING')
+  t.equal(missing.headers['hx-retarget'], '#flash', 'shown in the flash box, not appended to the list')
+  t.equal(missing.headers['hx-reswap'], 'innerHTML')
+  const view = tab.pageId
+  const plain = await tab.post('/?/add', { form: { text: 'forged' } })
+  t.equal(plain.statusCode, 403, 'plain form post without the _csrf field: 403')
+  t.match(plain.body, /^<!doctype html>/i, 'with the whole page')
+  t.match(plain.body, REFUSED.csrfMissing)
+  // The error page is a document like any other (a page view of its own, which the client adopts as a
+  // browser would): back to the list's view.
+  tab.pageId = view
+
+  const { tab: otherBrowser } = await openTab(server)
+  tab.csrfToken = otherBrowser.csrfToken
+  const foreign = await htmx(tab, 'add', { text: 'forged' })
+  t.equal(foreign.statusCode, 403, 'the token of another browser: 403')
+  t.match(foreign.body, REFUSED.csrfInvalid, 'FST_NEX_SECURITY_CSRF_INVALID')
+  t.equal((await htmx(tab, 'toggle&id=1')).statusCode, 403, 'toggle needs it too')
+  t.equal((await htmx(tab, 'delete&id=1')).statusCode, 403, 'and delete')
+
+  tab.csrfToken = token
+  t.same(await listOf(tab), [{ id: 1, text: 'mine', done: false }], 'nothing was added, toggled or deleted')
+  t.equal((await add(tab, 'with the token')).id, 2, 'with its token the tab adds again')
 })
 
 t.test('concurrent adds get distinct ids and all land', async t => {

@@ -4,6 +4,9 @@ import { authenticate, DEMO_USER } from '../lib/users.ts'
 
 export const head = { title: 'Login' }
 
+/** Login-like: its actions get @nex/security's strict rate limit (guessing passwords is slow). */
+export const config = { rateLimit: 'login' }
+
 export const actions = {
   /**
    * Checks the credentials. Wrong ones: a flash and back to /login. Right ones: a new session id first

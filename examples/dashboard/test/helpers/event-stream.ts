@@ -20,12 +20,12 @@ export interface EventStream {
 }
 
 /**
- * Opens the stream with node:http and no agent: closing it destroys the socket and nothing reconnects
+ * Opens the stream (sending `headers`) with node:http and no agent: closing it destroys the socket and nothing reconnects
  * (fetch's pool opens a fresh idle connection after an aborted body, which then keeps the server's
  * close() waiting).
  */
-export async function openStream (t: Test, base: string): Promise<EventStream> {
-  const request = get(`${base}/api/energy-stream`, { agent: false })
+export async function openStream (t: Test, base: string, headers: Record<string, string> = {}): Promise<EventStream> {
+  const request = get(`${base}/api/energy-stream`, { agent: false, headers })
   const close = (): void => { request.destroy() }
   t.teardown(close)
   const response = await new Promise<IncomingMessage>((resolve, reject) => {
