@@ -1,0 +1,16 @@
+/**
+ * SEC-03 (RELIABILITY §6, §4.2), second half: the same walks as sec-03-csp-report-only.test.ts under the
+ * enforced policy, the `nex` preset's default (`Content-Security-Policy` with per-response nonces), with
+ * `reportUri: '/__csp-report'` added so that anything blocked is also reported. Every example (counter,
+ * todos, auth, chat, dashboard) in production, headless Chromium, every htmx feature it has; each step
+ * checks that the feature worked, so a blocked script or style would fail the walk itself.
+ *
+ * Asserted per example: 0 `securitypolicyviolation` events, 0 reports, no console or page errors (but the
+ * 4xx loads the walk asked for); every document and htmx HTML response carries the enforced header (not
+ * the report-only one) without `'unsafe-eval'`, and every `<script>` the response's nonce. The harness
+ * check: a script-written style attribute is blocked, seen and reported.
+ */
+import t from 'tap'
+import { cspSuite } from './fixtures/sec-obs/csp-walk.ts'
+
+await cspSuite(t, false)
