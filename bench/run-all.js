@@ -8,6 +8,8 @@ const BENCHMARKS = [
   { file: 'counter-page.js', what: 'GET / counter page (req/s)', target: 0.90 },
   { file: 'counter-increment.js', what: 'POST ?/increment action (req/s)', target: 0.85 },
   { file: 'counter-increment-redis.js', what: 'POST ?/increment, Redis (nex) vs memory (reference) store (req/s)', target: 0.5 },
+  { file: 'production-stack.js', env: { BENCH_REQUEST: 'page' }, what: 'GET / with the production stack vs without (req/s)', target: 0.75 },
+  { file: 'production-stack.js', env: { BENCH_REQUEST: 'increment' }, what: 'POST ?/increment with the production stack vs without (req/s)', target: 0.75 },
   { file: 'render-html.js', what: '~24 KB page render vs ghtml (ops/s)', target: 1.0 },
   { file: 'sse-broadcast.js', what: 'SSE broadcast to N streams, delivery p99 (ms; lower is better)', target: 2, lowerIsBetter: true }
 ]
@@ -23,9 +25,9 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   })
 }
 
-function run (file) {
+function run (file, env = {}) {
   return new Promise((resolve) => {
-    const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } })
     current = child
     let summary = null
     child.on('message', (message) => { if (message?.summary !== undefined) summary = message.summary })
@@ -41,7 +43,7 @@ const results = []
 for (const bench of BENCHMARKS) {
   if (aborted) break
   console.log('')
-  const result = await run(bench.file)
+  const result = await run(bench.file, bench.env)
   results.push({ ...bench, ...result })
 }
 if (aborted) {

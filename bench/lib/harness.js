@@ -545,12 +545,13 @@ const SERVERS = {
 
 /**
  * `prepare({ reference, ours }, launch)` checks that both servers answer alike and resolves to
- * `{ reference: request, ours: request }` (the request shape of harness `loadRound`).
+ * `{ reference: request, ours: request }` (the request shape of harness `loadRound`). `servers` replaces
+ * the two server modules (absolute paths), `referenceLabel` names the reference in the summary.
  */
-export async function httpBenchmark ({ title, prepare }) {
+export async function httpBenchmark ({ title, prepare, servers = SERVERS, referenceLabel = 'reference (hand-written Fastify)' }) {
   console.log(`# ${title}`)
   console.log(environmentLine())
-  if (process.env.BENCH_REF_SERVER || process.env.BENCH_OURS_SERVER) console.log(`servers: reference ${SERVERS.reference}, nex ${SERVERS.ours}`)
+  if (servers !== SERVERS || process.env.BENCH_REF_SERVER || process.env.BENCH_OURS_SERVER) console.log(`servers: reference ${servers.reference}, nex ${servers.ours}`)
   console.log(`autocannon: ${settings.connections} connections, pipelining 1. ${settings.launches} launches of fresh servers; ` +
     `each: warm-up ${settings.warmup} s per side, then ${settings.rounds} rounds of ${settings.duration} s per side, alternating (ABBA)`)
   // One secret for both servers, so both sign and verify page ids alike; production mode as deployed.
@@ -560,9 +561,9 @@ export async function httpBenchmark ({ title, prepare }) {
     const { samples, perLaunch } = await overLaunches(async (launch) => {
       const started = []
       try {
-        const reference = await startServer('reference', SERVERS.reference, { env })
+        const reference = await startServer('reference', servers.reference, { env })
         started.push(reference)
-        const ours = await startServer('nex', SERVERS.ours, { env })
+        const ours = await startServer('nex', servers.ours, { env })
         started.push(ours)
         const requests = await prepare({ reference, ours }, launch)
         const side = (name, server, request) => ({
@@ -594,7 +595,7 @@ export async function httpBenchmark ({ title, prepare }) {
     const launches = perLaunch.map(own => compare(own, 'rps', 'nex', 'reference').ratio)
     console.log(table([
       ['all rounds', 'median req/s', 'min–max req/s', 'median server µs/req'],
-      ['reference (hand-written Fastify)', fmt(rps.reference.median), `${fmt(rps.reference.min)}–${fmt(rps.reference.max)}`, fmt(1 / cpu.reference.median, 1)],
+      [referenceLabel, fmt(rps.reference.median), `${fmt(rps.reference.min)}–${fmt(rps.reference.max)}`, fmt(1 / cpu.reference.median, 1)],
       ['nex', fmt(rps.ours.median), `${fmt(rps.ours.min)}–${fmt(rps.ours.max)}`, fmt(1 / cpu.ours.median, 1)]
     ]))
     const { retried, disturbed } = disturbance()
