@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import Fastify from 'fastify'
+import { createServer } from 'nex'
 import formBody from '@fastify/formbody'
 import { html, raw } from '@nex/html'
 import { createMemoryStore, createPageIdSigner } from '@nex/state'
@@ -23,7 +23,7 @@ function scriptTags () {
   const { version } = JSON.parse(readFileSync(require.resolve('htmx.org/package.json'), 'utf8'))
   const clientFile = join(dirname(require.resolve('@nex/routes/package.json')), 'client', 'nex-client.js')
   const hash = createHash('sha256').update(readFileSync(clientFile)).digest('base64url').slice(0, 12)
-  return html`<script src="${`/_nex/htmx@${version}/htmx.min.js`}" defer></script><script src="${`/_nex/client@${hash}/nex-client.js`}" defer></script>`
+  return html`<script src="${`/_nex/htmx@${version}/htmx.min.js`}"></script><script src="${`/_nex/client@${hash}/nex-client.js`}" defer></script>`
 }
 
 function layout (title, scripts, content) {
@@ -76,7 +76,9 @@ export async function create () {
   const store = createMemoryStore()
   const scripts = scriptTags()
 
-  const app = Fastify({ logger: false })
+  // The same hardened server as the example (createServer(): timeouts, body and JSON limits, the
+  // handler timeout): what the benchmarks compare is the work of a request, not the server settings.
+  const app = createServer({ logger: false })
   await app.register(formBody)
   app.addHook('onClose', async () => store.close())
 
