@@ -37,12 +37,12 @@ export async function installCookieBackend (fastify: FastifyInstance, options: N
 
   // secure-session's onSend then sends what this one leaves changed (re-issued) or deleted (cleared).
   fastify.addHook('onSend', function slideOrClearCookie (request, _reply, _payload, done) {
-    const sealed = (request as SealedRequest)[SEALED_SESSION]
+    const sealed = (request as SealedRequest)[SEALED_SESSION] ?? null
     if (sealed === null || sealed.changed) return done()
     if (typeof sealed.get(ID_FIELD) !== 'string') {
       // A cookie that did not decrypt (forged, another secret), expired or is not a session: anonymous, cleared.
       if (request.cookies?.[cookieName] !== undefined) sealed.delete()
-    } else if ((request as SealedRequest & { [kSessionHandle]: unknown })[kSessionHandle] !== null) {
+    } else if ((request as SealedRequest & { [kSessionHandle]: unknown })[kSessionHandle] != null) {
       const issuedAt = sealed.get('__ts')
       if (typeof issuedAt !== 'number' || Date.now() / 1000 - issuedAt >= refreshAfter) sealed.touch()
     }

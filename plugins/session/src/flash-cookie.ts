@@ -98,7 +98,8 @@ export function installFlashCookie (
   fastify.decorateRequest(kFlashJar, null)
 
   fastify.addHook('onSend', function sendFlashCookie (request, reply, _payload, done) {
-    const jar = (request as FlashRequest)[kFlashJar]
+    // `?? null`: a route context created before this plugin lacks its request decorators (undefined).
+    const jar = (request as FlashRequest)[kFlashJar] ?? null
     if (jar !== null) jar.send(reply)
     else {
       // Not used by this request: only a cookie that is not ours is answered (cleared).

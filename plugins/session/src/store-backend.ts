@@ -46,7 +46,7 @@ export function installStoreBackend (fastify: FastifyInstance, options: Normaliz
 
   /** Reads and verifies the cookie once per request; an HMAC at most, never a store call. */
   function cookieInfo (request: StoreRequest): CookieInfo {
-    if (request[kCookieInfo] !== null) return request[kCookieInfo]
+    if (request[kCookieInfo] != null) return request[kCookieInfo]
     // `request.cookies` is null until @fastify/cookie's onRequest ran (a hook added before it may ask).
     const header = request.headers.cookie
     const cookies = request.cookies ?? (header === undefined ? {} : fastify.parseCookie(header))
@@ -57,7 +57,8 @@ export function installStoreBackend (fastify: FastifyInstance, options: Normaliz
 
   fastify.addHook('onSend', function sendSessionCookie (request, reply, _payload, done) {
     const info = cookieInfo(request as StoreRequest)
-    const handle = (request as StoreRequest)[kSessionHandle]
+    // `?? null`: a route context created before this plugin lacks its request decorators (undefined).
+    const handle = (request as StoreRequest)[kSessionHandle] ?? null
     const id = handle === null ? info.id : handle.id
     if (id !== null && id !== info.id) reply.setCookie(cookieName, id, cookie)
     else if (id === null && info.present) reply.clearCookie(cookieName, cookie)
@@ -68,7 +69,7 @@ export function installStoreBackend (fastify: FastifyInstance, options: Normaliz
     const { [kSessionHandle]: handle, [kCookieInfo]: info, [kSessionWrote]: wrote } = request as StoreRequest
     // Only a session the request used: a stylesheet or favicon request carrying the cookie is no activity
     // worth a store round trip.
-    if (handle !== null && info !== null && info.id !== null && handle.id === info.id && !wrote) {
+    if (handle != null && info != null && info.id !== null && handle.id === info.id && wrote !== true) {
       store.touch(info.id).catch((err: unknown) => request.log.warn({ err }, '@nex/session: could not refresh the session TTL'))
     }
     done()
