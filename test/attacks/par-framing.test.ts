@@ -136,17 +136,21 @@ t.test('PAR-03 oversized header, URL and header count: 431 + close', async (t) =
   })
 })
 
-t.test('PAR-03 3 000 two-byte headers fit in 16 KiB: accepted, the extra ones dropped silently', async (t) => {
-  // The catalogue's "3 000 headers get 431" depends on their size: the cap is on bytes. Past the header
-  // count Node drops the rest silently; harmless under the byte cap. Measured on Node 20 with
-  // server.maxHeadersCount left null: 1 023 raw lines kept (1 000 pairs, delivered 32 at a time), not
-  // the documented 2 000.
+t.test('PAR-03 3 000 two-byte headers: refused, or accepted with the extra ones dropped', async (t) => {
+  // The catalogue's "3 000 headers get 431" depends on their size and on how the bytes arrive: llhttp
+  // counts header bytes per parse call, so the same 18 KB request was accepted on one machine (delivered
+  // in pieces; 1 023 raw lines kept with server.maxHeadersCount left null, not the documented 2 000) and
+  // refused with 431 on another (a fresh CI clone). Either is safe; what must never happen is more header
+  // lines reaching the app than the count limit.
   const headers = Array.from({ length: 3_000 }, () => 'a: b\r\n').join('')
   const result = await exchange(port, Buffer.from(`GET /headers HTTP/1.1\r\nHost: x\r\n${headers}\r\n`, 'latin1'), { responses: 1 })
-  t.equal(result.responses[0]?.status, 200, 'answered 200')
-  const seen = JSON.parse(result.responses[0]?.body.toString() ?? '{}') as { lines: number }
-  t.comment(`the app saw ${seen.lines} of 3 001 header lines`)
-  t.ok(seen.lines <= 2_000, 'header lines past the count limit (at most 2 000) are dropped, not passed on')
+  const status = result.responses[0]?.status
+  t.ok(status === 200 || status === 431, `answered 200 or 431 (got ${String(status)})`)
+  if (status === 200) {
+    const seen = JSON.parse(result.responses[0]?.body.toString() ?? '{}') as { lines: number }
+    t.comment(`the app saw ${seen.lines} of 3 001 header lines`)
+    t.ok(seen.lines <= 2_000, 'header lines past the count limit (at most 2 000) are dropped, not passed on')
+  }
 })
 
 t.test('PAR-03 the exact boundary of maxHeaderSize (16 384)', async (t) => {
