@@ -16,11 +16,8 @@
  * The CSRF cookie is `Secure` in production whatever the protocol (@nex/security's `csrf.secure` default).
  */
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createTestCertificate } from '@nex/testing'
 import { request } from 'node:https'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { serve } from '../helpers/browser.ts'
 import { buildExample } from './fixtures/sec-obs/apps.ts'
@@ -123,11 +120,7 @@ t.test('plain http in production: HttpOnly, SameSite=Lax, Path=/; Secure only on
 })
 
 t.test('over TLS: every cookie of the login flow is Secure; HttpOnly; SameSite=Lax', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'nex-sec-07-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
-  const app = await buildExample('auth', { server: { logger: false, https: { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) } } })
+  const app = await buildExample('auth', { server: { logger: false, https: createTestCertificate() } })
   t.teardown(async () => await app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo

@@ -3,13 +3,10 @@
 // a handler that never ends, a connection flood past maxConnections, a stalled TLS handshake, and how long
 // app.close() waits for a connection that never sent a request. Short test profile (RELIABILITY §6/§7):
 // closes are detected on the server side and asserted within `timeout * 1.2 + interval`.
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { createTestCertificate, opensslMissing } from '@nex/testing'
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
 import { createServer } from '../src/create-server.js'
@@ -336,8 +333,8 @@ t.test('NET-06 maxConnections: connections past it are dropped at accept', async
   t.equal(again.status, 200, 'a slot freed is usable again')
 })
 
-t.test('NET-05 TLS: a handshake that stalls is closed at handshakeTimeout', { skip: openssl() ? false : 'openssl is not installed' }, async (t) => {
-  const { port, server } = await serve(t, { https: makeCertificate() })
+t.test('NET-05 TLS: a handshake that stalls is closed at handshakeTimeout', { skip: opensslMissing() }, async (t) => {
+  const { port, server } = await serve(t, { https: createTestCertificate() })
   for (const opening of ['', '\x16\x03\x01\x02\x00\x01']) { // nothing, then 6 bytes of a ClientHello
     const accepted = nextConnection(server)
     const client = await connect(t, port)
@@ -381,26 +378,3 @@ t.test('app.close() with a connection that never sent a request: bounded by conn
   t.not(await within(plainClosing, 1_000), 'pending', 'it resolves as soon as the client leaves')
   t.comment(`plain Fastify: close() pending for ${wait} ms until the client left; resolved ${Math.round(performance.now() - released)} ms after`)
 })
-
-function openssl (): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
-function makeCertificate (): { key: Buffer, cert: Buffer } {
-  const dir = mkdtempSync(join(tmpdir(), 'nex-attacks-tls-'))
-  try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'
-    ], { stdio: 'ignore' })
-    return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}

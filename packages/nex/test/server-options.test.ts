@@ -2,14 +2,11 @@
 // app.server, the checking timer and initialConfig, or shown by behaviour), not the options we passed;
 // overrides honoured; bad values and combinations refused with FST_NEX_INVALID_OPTION; and the
 // "requestTimeout inside http: {}" trap (RELIABILITY finding 3).
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import * as http from 'node:http'
 import * as http2 from 'node:http2'
 import * as https from 'node:https'
+import { createTestCertificate, opensslMissing } from '@nex/testing'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
 import { createServer } from '../src/create-server.js'
@@ -39,27 +36,7 @@ function handshakeTimeoutOf (server: object): number | undefined {
   return key === undefined ? undefined : (server as Record<symbol, number | undefined>)[key]
 }
 
-function makeCertificate (): { key: Buffer, cert: Buffer } {
-  const dir = mkdtempSync(join(tmpdir(), 'nex-server-tls-'))
-  try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'
-    ], { stdio: 'ignore' })
-    return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
-
-let openssl = true
-try {
-  execFileSync('openssl', ['version'], { stdio: 'ignore' })
-} catch {
-  openssl = false
-}
-const noOpenssl = openssl ? false : 'openssl is not installed'
+const noOpenssl = opensslMissing()
 
 /** What these tests need of an app, whichever server it has. */
 interface Listening {
@@ -204,7 +181,7 @@ t.test('regression (finding 3): requestTimeout goes top level, never inside http
 })
 
 t.test('TLS: the limits go into https: {}, plus handshakeTimeout', { skip: noOpenssl }, async (t) => {
-  const { key, cert } = makeCertificate()
+  const { key, cert } = createTestCertificate()
   const app = createServer({ https: { key, cert } })
   app.get('/', async () => 'secure')
   const port = await listen(t, app)

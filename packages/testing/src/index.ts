@@ -23,3 +23,4 @@ export {
 } from './event-log-contract.js'
 export { countingStore, type CountingStore } from './counting-store.js'
 export { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js'
+export { createTestCertificate, opensslMissing, type TestCertificate } from './certificate.js'

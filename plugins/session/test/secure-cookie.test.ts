@@ -1,28 +1,11 @@
 // `Secure` on the session cookie over a real TLS listener (a self-signed certificate made by openssl for
 // this run), for both backends; none over plain HTTP.
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
+import { createTestCertificate, opensslMissing } from '@nex/testing'
 import { buildApp } from './helpers.js'
-
-function makeCertificate (): { key: Buffer, cert: Buffer } {
-  const dir = mkdtempSync(join(tmpdir(), 'nex-session-tls-'))
-  try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'
-    ], { stdio: 'ignore' })
-    return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
 
 /** POSTs a JSON body over a real socket and resolves with the Set-Cookie headers. */
 async function post (url: string, body: unknown, ca?: Buffer): Promise<string[]> {
@@ -38,17 +21,10 @@ async function post (url: string, body: unknown, ca?: Buffer): Promise<string[]>
   })
 }
 
-let openssl = true
-try {
-  execFileSync('openssl', ['version'], { stdio: 'ignore' })
-} catch {
-  openssl = false
-}
-
-const { key, cert } = openssl ? makeCertificate() : { key: Buffer.alloc(0), cert: Buffer.alloc(0) }
+const { key, cert } = opensslMissing() === false ? createTestCertificate() : { key: Buffer.alloc(0), cert: Buffer.alloc(0) }
 
 for (const backend of ['store', 'cookie'] as const) {
-  t.test(`${backend} backend: Secure over TLS with secure: "auto"`, { skip: openssl ? false : 'openssl is not installed' }, async (t) => {
+  t.test(`${backend} backend: Secure over TLS with secure: "auto"`, { skip: opensslMissing() }, async (t) => {
     const app = await buildApp(t, { backend }, { fastify: { https: { key, cert } } })
     await app.listen({ port: 0, host: '127.0.0.1' })
     const { port } = app.server.address() as AddressInfo
