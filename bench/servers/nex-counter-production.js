@@ -1,4 +1,4 @@
-// The counter example with the full production stack of the nex preset: CSP with nonces, security
+// The counter example with the full production stack of the nex preset: CSP (nonces when a page uses them), security
 // headers, CSRF, rate limits, Prometheus metrics, load shedding, compression (idle here: autocannon
 // sends no Accept-Encoding, like a client behind a compressing proxy). The rate limits count every
 // request as in production, with a `max` no benchmark reaches, so no request is refused.

@@ -10,9 +10,10 @@
  *
  * Asserted per example: 0 `securitypolicyviolation` events, 0 reports, no console or page errors (but the
  * 4xx loads the walk asked for); every document and htmx HTML response carries the report-only header
- * (not the enforced one) without `'unsafe-eval'`, and every `<script>` carries the response's nonce (in the
- * markup and in the DOM). Then the harness checks itself: a script-written style attribute (the kind of
- * write htmx issue #3753 is about) is seen and reported.
+ * (not the enforced one) without `'unsafe-eval'` or `'unsafe-inline'` for scripts, and every `<script>` is
+ * a file of this site (`script-src 'self'`) or carries the response's nonce when the policy has one: no
+ * inline script without it (in the markup and in the DOM). Then the harness checks itself: a
+ * script-written style attribute (the kind of write htmx issue #3753 is about) is seen and reported.
  *
  * sec-03-csp-enforced.test.ts runs the same walks under the enforced policy (the preset's default).
  */

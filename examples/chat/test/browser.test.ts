@@ -15,6 +15,12 @@ const base = await serve(t, app)
 
 const XSS = '<img src=x onerror=alert(1)>'
 
+/**
+ * The page's script elements, each as its `src` (`inline` when it has none), with ` nonce` added when it
+ * carries a nonce attribute: under the strict CSP every one must be a bare `/_nex/…` file of this site.
+ */
+const SCRIPTS = '[...document.scripts].map(script => (script.getAttribute("src") ?? "inline") + (script.hasAttribute("nonce") ? " nonce" : ""))'
+
 /** Resolves once `count` event streams are open on the server (the pages' `hx-sse:connect`). */
 async function streamsOpen (count: number, timeout = WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeout
@@ -88,7 +94,11 @@ t.test('what one tab sends, every tab of the room shows, once; the sender\'s inp
   for (const page of [a, b, c]) {
     const response = await page.goto(`${base}/rooms/lobby`)
     await waitForHtmx(page)
-    t.match(response?.headers()['content-security-policy'], /script-src 'self' 'nonce-[^']+'/, 'the page is under the CSP with a nonce')
+    const csp = response?.headers()['content-security-policy']
+    t.match(csp, /script-src 'self'; script-src-attr 'none'/, 'the page is under the strict CSP: scripts from this site only')
+    t.notMatch(csp, /'nonce-|'unsafe-/, 'with no nonce and nothing unsafe')
+    const scripts = await page.evaluate(SCRIPTS) as string[]
+    t.ok(scripts.length > 0 && scripts.every(script => /^\/_nex\/\S+$/.test(script)), `every script is a file of this site, none inline, none with a nonce: ${JSON.stringify(scripts)}`)
   }
   await streamsOpen(3)
   await a.evaluate('window.__marker = 1')

@@ -1,6 +1,7 @@
 // `npm start` (node server.js) in development and production, over a real socket; and the room page, its
 // event stream and its action served by the started process, under the preset's security: the page has a
-// CSP nonce on its scripts, and a send carries the page's CSRF cookie and token like a browser.
+// strict CSP that allows only the site's own script files, and a send carries the page's CSRF cookie and
+// token like a browser.
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
 import { startSuite } from '../../../test/helpers/start-suite.ts'
@@ -19,9 +20,11 @@ t.test('npm start serves /rooms/lobby, its stream and its action', async t => {
   t.match(page.body, 'data-testid="chat-messages"')
   t.match(page.body, 'hx-sse:connect="?/stream&amp;after=0"')
   const pageId = /data-nex-page-id="([^"]+)"/.exec(page.body)?.[1] as string
-  const nonce = /script-src 'self' 'nonce-([^']+)'/.exec(String(page.headers['content-security-policy']))?.[1]
-  t.ok(nonce, 'a CSP with a script nonce')
-  t.match(page.body, `<script src="/_nex/htmx@4.0.1/ext/hx-sse.min.js" nonce="${nonce}" defer></script>`, 'that the scripts carry')
+  const csp = String(page.headers['content-security-policy'])
+  t.match(csp, "script-src 'self'; script-src-attr 'none'", 'a strict CSP: scripts of this site only')
+  t.notMatch(csp, /'nonce-|'unsafe-/, 'no nonce and nothing unsafe in it')
+  t.match(page.body, '<script src="/_nex/htmx@4.0.1/ext/hx-sse.min.js" defer></script>', 'the scripts are files of this site')
+  t.notMatch(page.body, /<script(?![^>]*\bsrc="\/_nex\/)|\bnonce=/, 'none inline, none with a nonce')
   const csrf = csrfFrom(page)
 
   const stream = await connectSse(`http://${server.host}:${server.port}/rooms/lobby?/stream&after=0`)

@@ -11,6 +11,12 @@ const TIME = /^\d{2}:\d{2}:\d{2} UTC$/
 /** A tick comes every second; a few seconds is plenty even on a loaded machine. */
 const TICK_WAIT_MS = 3_000
 
+/**
+ * The page's script elements, each as its `src` (`inline` when it has none), with ` nonce` added when it
+ * carries a nonce attribute: under the strict CSP every one must be a bare `/_nex/…` file of this site.
+ */
+const SCRIPTS = '[...document.scripts].map(script => (script.getAttribute("src") ?? "inline") + (script.hasAttribute("nonce") ? " nonce" : ""))'
+
 const browser = await launchBrowser(t)
 const server = await build({ logger: false })
 const base = await serve(t, server)
@@ -49,7 +55,14 @@ t.test('two tabs: the price arrives, the time ticks, both show the same second',
   await session.context.addInitScript(WATCH_CSP)
   const a = await session.newPage()
   const b = await session.newPage()
-  for (const csp of await Promise.all([open(a), open(b)])) t.match(csp, /script-src 'self' 'nonce-[^']+'/, 'the page is under the CSP with a nonce')
+  for (const csp of await Promise.all([open(a), open(b)])) {
+    t.match(csp, /script-src 'self'; script-src-attr 'none'/, 'the page is under the strict CSP: scripts from this site only')
+    t.notMatch(csp, /'nonce-|'unsafe-/, 'with no nonce and nothing unsafe')
+  }
+  for (const [name, page] of [['a', a], ['b', b]] as const) {
+    const scripts = await page.evaluate(SCRIPTS) as string[]
+    t.ok(scripts.length > 0 && scripts.every(script => /^\/_nex\/\S+$/.test(script)), `tab ${name}: every script is a file of this site, none inline, none with a nonce: ${JSON.stringify(scripts)}`)
+  }
   for (const page of [a, b]) await page.evaluate('window.__marker = 1')
 
   for (const [name, page] of [['a', a], ['b', b]] as const) {

@@ -28,8 +28,9 @@ export interface Assets {
   readonly clientUrl: string
   /**
    * `<script>` tags for both, then for each named htmx extension (`'sse'`, `'ws'`, … from htmx's
-   * `dist/ext/hx-<name>.js`), with the CSP nonce of the reply when a security plugin set one (and, for
-   * htmx 2, its style nonce in `<meta name="htmx-config">` for the indicator styles it injects).
+   * `dist/ext/hx-<name>.js`), with the CSP nonce of the reply when a security plugin set one and the policy
+   * needs it for the site's own files (and, for htmx 2, its style nonce in `<meta name="htmx-config">` for
+   * the indicator styles it injects).
    */
   scriptTags (reply: FastifyReply, extensions?: readonly string[]): SafeHtml
 }
@@ -79,6 +80,14 @@ export async function registerAssets (app: FastifyInstance, prefix: string, htmx
   // htmx 2 injects a <style> for its indicators: under a CSP it needs the reply's style nonce, which it
   // reads from <meta name="htmx-config">. htmx 4 adopts a style sheet instead and needs nothing.
   const injectsStyle = Number(htmx.version.split('.')[0]) < 4
+  // Reading `reply.cspNonce` creates the nonces and puts them in the CSP header: only when a tag needs one.
+  // @nex/security says whether this site's own script files do (not under its default `script-src 'self'`);
+  // another CSP plugin (@fastify/helmet) is assumed to need them.
+  const needsNonces = (reply: FastifyReply): boolean => {
+    if (injectsStyle) return true
+    const csp = (reply.server as { nexSecurity?: { csp: { sameOriginScriptsNeedNonce: boolean } | null } }).nexSecurity?.csp
+    return csp == null || csp.sameOriginScriptsNeedNonce
+  }
   const tags = (nonces: CspNonces | undefined, extensions: readonly string[]): SafeHtml => {
     const deferred = [clientUrl, ...extensions.map(extensionUrl)]
     const nonce = nonces?.script
@@ -93,7 +102,7 @@ export async function registerAssets (app: FastifyInstance, prefix: string, htmx
     htmxUrl,
     clientUrl,
     scriptTags (reply, extensions = []) {
-      const nonces = (reply as FastifyReply & { cspNonce?: CspNonces | null }).cspNonce ?? undefined
+      const nonces = needsNonces(reply) ? (reply as FastifyReply & { cspNonce?: CspNonces | null }).cspNonce ?? undefined : undefined
       if (nonces === undefined && extensions.length === 0) return plain
       return tags(nonces, extensions)
     }

@@ -70,6 +70,7 @@ export class Context<P extends Params = Params> {
   readonly #env: ContextEnv
   #triggers: Record<string, unknown> | null = null
   #locals: Record<string, unknown> | null = null
+  #formFields: SafeHtml | null = null
 
   constructor (request: FastifyRequest, reply: FastifyReply, params: P, env: ContextEnv) {
     this.request = request
@@ -133,6 +134,12 @@ export class Context<P extends Params = Params> {
    * (and whatever other plugins carry the same way).
    */
   formFields (): SafeHtml {
+    // The same fields for every form of the response (one page id, one token per reply): built once.
+    this.#formFields ??= this.#buildFormFields()
+    return this.#formFields
+  }
+
+  #buildFormFields (): SafeHtml {
     const request = this.request as FastifyRequest & { pageState?: PageState }
     const field = (request.server as { nexState?: { field: string } }).nexState?.field
     const pageId = request.pageState === undefined || field === undefined

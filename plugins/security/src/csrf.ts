@@ -6,19 +6,19 @@
  * it (older browsers), an `Origin` naming another host:port than the request's Host is, and so is `Origin:
  * null`. A request with neither header is not from a browser. Origins in `allowedOrigins` pass.
  *
- * Tokens: @fastify/csrf-protection with its secret in a cookie (SameSite=Lax, HttpOnly) and tokens signed
- * with the app secret (HMAC). The token is read from the header first, in `onRequest`, so a bad one is
- * refused before the body is read; else from the body field, in `preValidation`, once the body is parsed.
+ * Tokens (lib/csrf-tokens.ts): a signed double-submit cookie, the secret in a cookie (SameSite=Lax,
+ * HttpOnly), tokens masked per response and signed with the app secret (HMAC). The token is read from the
+ * header first, in `onRequest`, so a bad one is refused before the body is read; else from the body field,
+ * in `preValidation`, once the body is parsed.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preValidationHookHandler } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
-import fastifyCsrfProtection from '@fastify/csrf-protection'
 import {
-  FST_NEX_SECURITY_CONFLICT,
   FST_NEX_SECURITY_CROSS_SITE,
   FST_NEX_SECURITY_CSRF_INVALID,
   FST_NEX_SECURITY_CSRF_MISSING
 } from './errors.js'
+import { createCsrfTokens } from './lib/csrf-tokens.js'
 import { isSameOrigin } from './lib/origin.js'
 import type { NormalizedCsrfOptions } from './options.js'
 import type { RoutePolicy } from './route-policy.js'
@@ -41,34 +41,45 @@ export function isCrossSite (request: FastifyRequest, allowedOrigins: ReadonlySe
   return origin !== undefined && !isSameOrigin(origin, request.host)
 }
 
-/** Registers @fastify/cookie (unless present) and @fastify/csrf-protection; returns the token verifier. */
-export async function installCsrf (app: FastifyInstance, options: NormalizedCsrfOptions): Promise<(request: FastifyRequest) => boolean> {
-  if (app.hasPlugin('@fastify/csrf-protection') || app.hasReplyDecorator('generateCsrf')) {
-    throw new FST_NEX_SECURITY_CONFLICT('@fastify/csrf-protection', 'Remove it (@nex/security registers it), or pass csrf: false to keep yours')
-  }
+/** The token half of the layer: tokens for replies, verdicts on requests. */
+export interface CsrfTokenSource {
+  /** A fresh token for the browser of `reply`; sets the secret cookie when the browser has none. */
+  token (reply: FastifyReply): string
+  /** Whether the request carries a token (header, else body field) that matches its cookie secret. */
+  verify (request: FastifyRequest): boolean
+}
+
+/** Registers @fastify/cookie (unless present); returns the token source. */
+export async function installCsrf (app: FastifyInstance, options: NormalizedCsrfOptions): Promise<CsrfTokenSource> {
   // @nex/session may have registered it already.
   if (!app.hasPlugin('@fastify/cookie') && !app.hasRequestDecorator('cookies')) await app.register(fastifyCookie)
-  const { header, field } = options
-  await app.register(fastifyCsrfProtection, {
-    cookieKey: options.cookieName,
-    // Lax, not Strict: a top-level navigation from another site would arrive without a Strict cookie, the
-    // page would mint a new secret, and every other open tab's tokens would stop working.
-    cookieOpts: { path: '/', sameSite: 'lax', httpOnly: true, secure: options.secure },
-    getToken: (request) => tokenOf(request, header, field),
-    csrfOpts: { hmacKey: options.secret },
-    logLevel: 'debug'
-  })
-  // `csrfProtection` answers a failure with `reply.send(its own error)`; we want ours, and to run it in
-  // either hook, so it gets a reply that only records that it failed. It is synchronous: a verdict not
-  // given by the time it returns counts as a failure.
-  let passed = false
-  const pass = (): void => { passed = true }
-  const verdictOnly = { send () {} } as unknown as FastifyReply
-  return function verifyToken (request) {
-    if (request.cookies == null) return false
-    passed = false
-    app.csrfProtection(request, verdictOnly, pass)
-    return passed
+  const { header, field, cookieName } = options
+  const tokens = createCsrfTokens(options.secrets)
+  // Lax, not Strict: a top-level navigation from another site would arrive without a Strict cookie, the
+  // page would mint a new secret, and every other open tab's tokens would stop working.
+  const cookieOptions = Object.freeze({ path: '/', sameSite: 'lax', httpOnly: true, secure: options.secure } as const)
+
+  function secretOf (request: FastifyRequest): string | null {
+    // `request.cookies` is null when a hook that runs before @fastify/cookie's asks.
+    const header = request.headers.cookie
+    const value = (request.cookies ?? (header === undefined ? {} : app.parseCookie(header)))[cookieName]
+    return tokens.isSecret(value) ? value : null
+  }
+
+  return {
+    token (reply) {
+      let secret = secretOf(reply.request)
+      if (secret === null) {
+        secret = tokens.newSecret()
+        reply.setCookie(cookieName, secret, cookieOptions)
+      }
+      return tokens.create(secret)
+    },
+    verify (request) {
+      const secret = secretOf(request)
+      const token = tokenOf(request, header, field)
+      return secret !== null && token !== undefined && tokens.verify(secret, token)
+    }
   }
 }
 
@@ -85,8 +96,8 @@ export function tokenOf (request: FastifyRequest, header: string, field: string)
 export interface UnsafeMethodChecks {
   /** A route's own `onRequest` hook (added in `onRoute` after the rate limiter's): Fetch-Metadata, header token. */
   route: onRequestHookHandler
-  /** The same as a global `onRequest` hook, for routes registered before the plugin (they have no route hook). */
-  fallback: onRequestHookHandler
+  /** The same checks, for the global `onRequest` hook to run on routes registered before the plugin (they have no route hook). */
+  check: (request: FastifyRequest, done: Done) => void
   /** The global `preValidation` hook: the body token of requests that had no header token. Null without CSRF. */
   preValidation: preValidationHookHandler | null
 }
@@ -95,7 +106,7 @@ type Done = (error?: Error) => void
 
 /** The hooks of the unsafe-method layer. `csrf` is null when only the Fetch-Metadata check is on. */
 export function createUnsafeMethodChecks (
-  csrf: { options: NormalizedCsrfOptions, verify: (request: FastifyRequest) => boolean } | null,
+  csrf: { options: NormalizedCsrfOptions, tokens: CsrfTokenSource } | null,
   fetchMetadata: { allowedOrigins: ReadonlySet<string> } | null,
   policyOf: (request: FastifyRequest) => RoutePolicy
 ): UnsafeMethodChecks {
@@ -107,7 +118,7 @@ export function createUnsafeMethodChecks (
     if (csrf !== null) {
       const token = request.headers[header]
       if (typeof token === 'string' && token !== '') {
-        if (!csrf.verify(request)) return done(new FST_NEX_SECURITY_CSRF_INVALID())
+        if (!csrf.tokens.verify(request)) return done(new FST_NEX_SECURITY_CSRF_INVALID())
         ;(request as CheckedRequest)[kCsrfChecked] = true
       }
     }
@@ -123,23 +134,16 @@ export function createUnsafeMethodChecks (
     check(request, done)
   }
 
-  function checkUnsafeMethodOfEarlierRoute (request: FastifyRequest, _reply: FastifyReply, done: Done): void {
-    if (SAFE_METHODS.has(request.method)) return done()
-    const route = policy(request)
-    if (!route.csrf || route.checkedByRoute) return done()
-    check(request, done)
-  }
-
   function checkBodyToken (request: FastifyRequest, _reply: FastifyReply, done: Done): void {
     if ((request as CheckedRequest)[kCsrfChecked] || SAFE_METHODS.has(request.method) || !policy(request).csrf) return done()
     if (tokenOf(request, header, field) === undefined) return done(new FST_NEX_SECURITY_CSRF_MISSING())
-    if (!(csrf as { verify: (request: FastifyRequest) => boolean }).verify(request)) return done(new FST_NEX_SECURITY_CSRF_INVALID())
+    if (!(csrf as { tokens: CsrfTokenSource }).tokens.verify(request)) return done(new FST_NEX_SECURITY_CSRF_INVALID())
     done()
   }
 
   return {
     route: checkUnsafeMethod as onRequestHookHandler,
-    fallback: checkUnsafeMethodOfEarlierRoute as onRequestHookHandler,
+    check,
     preValidation: csrf === null ? null : checkBodyToken as preValidationHookHandler
   }
 }

@@ -13,6 +13,9 @@ export type HostGuard = (request: FastifyRequest) => Error | null
 
 export function createHostGuard (allowedHosts: readonly string[] | null): HostGuard {
   const allowed = allowedHosts === null ? null : createHostMatcher(allowedHosts)
+  // The last Host that passed (without X-Forwarded-Host): nearly every request repeats it, and then skips
+  // parsing and matching. A single string, so nothing grows.
+  let lastPassed: string | null = null
   return function checkHostAndTarget (request) {
     const raw = request.raw
     const target = raw.url ?? ''
@@ -28,10 +31,11 @@ export function createHostGuard (allowedHosts: readonly string[] | null): HostGu
     const host = (raw.headers.host ?? raw.headers[':authority']) as string | undefined
     // Only HTTP/1.0 requests may leave Host out (Node refuses HTTP/1.1 ones): served unless hosts are listed.
     if (host === undefined) return allowed === null ? null : new FST_NEX_SECURITY_UNKNOWN_HOST()
+    const effective = request.host
+    if (host === lastPassed && effective === host) return null
     const parts = parseHost(host)
     if (parts === null) return new FST_NEX_SECURITY_BAD_HOST('malformed Host header')
     let hostname = parts.hostname
-    const effective = request.host
     if (effective !== host) {
       // X-Forwarded-Host from a proxy Fastify trusts (trustProxy).
       const forwarded = parseHost(effective)
@@ -39,6 +43,7 @@ export function createHostGuard (allowedHosts: readonly string[] | null): HostGu
       hostname = forwarded.hostname
     }
     if (allowed !== null && !allowed(hostname)) return new FST_NEX_SECURITY_UNKNOWN_HOST()
+    if (effective === host) lastPassed = host
     return null
   }
 }

@@ -2,7 +2,7 @@
  * @nex/security: the security defaults of a Fastify + htmx app, each part on by default and switchable
  * with `false`: security headers (helmet's, recorded once at startup), a strict Content-Security-Policy with
  * per-request nonces created only when read, a host guard, rate limits (@fastify/rate-limit), a
- * Fetch-Metadata / Origin check and CSRF tokens (@fastify/csrf-protection) on unsafe methods, and a
+ * Fetch-Metadata / Origin check and CSRF tokens (a signed double-submit cookie) on unsafe methods, and a
  * redirect guard.
  *
  * Hooks, in the order they run: `onRequest` (the route's policy, the security headers, the CSP header, the
@@ -13,7 +13,7 @@
  * Per-route opt-outs (`config.csp`, `config.csrf`, `config.helmet`) are read once per route.
  *
  * Decorators: `reply.cspNonce` (getter), `reply.csrfToken()`, `fastify.nexSecurity` (read-only). Also
- * registers @fastify/cookie (unless present) and @fastify/csrf-protection.
+ * registers @fastify/cookie (unless present).
  *
  * Wrapped in fastify-plugin: the hooks and decorators must reach every route of the app.
  */
@@ -23,7 +23,7 @@ import { createUnsafeMethodChecks, installCsrf, SAFE_METHODS, type CheckedReques
 import { FST_NEX_SECURITY_CONFLICT, FST_NEX_SECURITY_CSRF_DISABLED } from './errors.js'
 import { createHostGuard } from './host-guard.js'
 import { recordHelmetHeaders } from './lib/helmet-headers.js'
-import { createNonce } from './lib/nonce.js'
+import { createNonce } from './lib/random-pool.js'
 import { isSafeRedirectTarget } from './lib/redirect-target.js'
 import { loadHelmet, normalizeOptions, type SecurityOptions } from './options.js'
 import { registerRateLimits } from './rate-limit.js'
@@ -45,8 +45,11 @@ export * as errors from './errors.js'
 export interface NexSecurityApi {
   /** Where CSRF tokens travel (render `<meta name="csrf-token">` and a hidden `field`), or null when `csrf: false`. */
   readonly csrf: Readonly<{ field: string, header: string, cookieName: string }> | null
-  /** The CSP header sent, or null when `csp: false`. */
-  readonly csp: Readonly<{ header: string, reportOnly: boolean }> | null
+  /**
+   * The CSP header sent, or null when `csp: false`; `sameOriginScriptsNeedNonce`: whether `<script src>` tags
+   * of this site need `reply.cspNonce.script` (not under the default policy, see `CompiledCsp`).
+   */
+  readonly csp: Readonly<{ header: string, reportOnly: boolean, sameOriginScriptsNeedNonce: boolean }> | null
   /** Whether a redirect to `target` passes the redirect guard: a path on this site, or an allowed origin. */
   isSafeRedirect (target: string): boolean
 }
@@ -110,7 +113,9 @@ async function nexSecurity (app: FastifyInstance, options: SecurityOptions): Pro
   // Decorators.
   const api: NexSecurityApi = Object.freeze({
     csrf: csrf === false ? null : Object.freeze({ field: csrf.field, header: csrf.header, cookieName: csrf.cookieName }),
-    csp: csp === false ? null : Object.freeze({ header: csp.policy.header, reportOnly: csp.reportOnly }),
+    csp: csp === false
+      ? null
+      : Object.freeze({ header: csp.policy.header, reportOnly: csp.reportOnly, sameOriginScriptsNeedNonce: csp.policy.sameOriginScriptsNeedNonce }),
     isSafeRedirect: (target: string) => isSafeRedirectTarget(target, opts.allowedRedirectOrigins)
   })
   app.decorate('nexSecurity', { getter: () => api })
@@ -131,13 +136,13 @@ async function nexSecurity (app: FastifyInstance, options: SecurityOptions): Pro
       }
     })
   }
+  const csrfCheck = csrf === false ? null : { options: csrf, tokens: await installCsrf(app, csrf) }
   app.decorateReply(kCsrfToken, null)
   app.decorateReply('csrfToken', function csrfToken (this: FastifyReply): string {
-    if (csrf === false) throw new FST_NEX_SECURITY_CSRF_DISABLED()
+    if (csrfCheck === null) throw new FST_NEX_SECURITY_CSRF_DISABLED()
     const reply = this as SecuredReply
-    return (reply[kCsrfToken] ??= reply.generateCsrf())
+    return (reply[kCsrfToken] ??= csrfCheck.tokens.token(reply))
   })
-  const csrfCheck = csrf === false ? null : { options: csrf, verify: await installCsrf(app, csrf) }
 
   // Hooks. First: the route's policy (once per request), the CSP header without nonces (reading
   // `reply.cspNonce` rewrites it), the host guard.
@@ -146,28 +151,35 @@ async function nexSecurity (app: FastifyInstance, options: SecurityOptions): Pro
   const hostGuard = opts.hostGuard ? createHostGuard(opts.allowedHosts) : null
   // helmet's headers, recorded once from its middleware: per request one copy of a frozen object.
   const securityHeaders = opts.headers === false ? null : recordHelmetHeaders(loadHelmet()({ ...opts.headers, contentSecurityPolicy: false }))
+  // Browsers ignore X-Frame-Options when an enforced CSP has frame-ancestors (HTML's X-Frame-Options check):
+  // replies that get that CSP leave it out (one header less to send); the others keep it.
+  const framingByCsp = csp !== false && !csp.reportOnly && csp.directives.some((directive) => directive.name === 'frame-ancestors')
+  const headersWithCsp = securityHeaders !== null && framingByCsp ? withoutHeader(securityHeaders, 'x-frame-options') : securityHeaders
+  const checks = csrfCheck === null && !opts.fetchMetadata
+    ? null
+    : createUnsafeMethodChecks(csrfCheck, opts.fetchMetadata ? { allowedOrigins: opts.allowedOrigins } : null, policyOf)
+  // One hook for everything global, so a GET pays for one hook call: the headers, the host guard, and the
+  // unsafe-method checks of routes registered before the plugin (later routes get their own, below).
   app.addHook('onRequest', function securityFirst (request, reply, done) {
     const route = policyOf(request)
     const checked = request as CheckedRequest
     checked[kRequestPolicy] = route
-    if (route.headers && securityHeaders !== null) reply.headers(securityHeaders)
     if (route.csp && policy !== null) {
+      if (headersWithCsp !== null) reply.headers(headersWithCsp)
       const secured = reply as SecuredReply
       secured.header(policy.header, policy.plain)
       secured[kCspActive] = true
+    } else if (route.headers && securityHeaders !== null) {
+      reply.headers(securityHeaders)
     }
     const error = hostGuard === null ? null : hostGuard(request)
-    done(error ?? undefined)
+    if (error !== null) return done(error)
+    if (checks !== null && route.csrf && !route.checkedByRoute && !SAFE_METHODS.has(request.method)) return checks.check(request, done)
+    done()
   })
-  // Before the unsafe-method checks, so requests refused for a bad token are counted too.
+  if (checks !== null && checks.preValidation !== null) app.addHook('preValidation', checks.preValidation)
+  // Before our onRoute hook, so that the unsafe-method checks run after the limiter: refused attempts are counted too.
   if (opts.rateLimit !== false) await registerRateLimits(app, opts.rateLimit)
-  const checks = csrfCheck === null && !opts.fetchMetadata
-    ? null
-    : createUnsafeMethodChecks(csrfCheck, opts.fetchMetadata ? { allowedOrigins: opts.allowedOrigins } : null, policyOf)
-  if (checks !== null) {
-    app.addHook('onRequest', checks.fallback)
-    if (checks.preValidation !== null) app.addHook('preValidation', checks.preValidation)
-  }
   if (opts.redirectGuard) app.addHook('onSend', createRedirectGuard(opts.allowedRedirectOrigins))
   // Added last, so it runs after the onRoute hook of the rate limiter (whose route-level onRequest hook ours must follow).
   app.addHook('onRoute', (routeOptions) => {
@@ -181,6 +193,12 @@ async function nexSecurity (app: FastifyInstance, options: SecurityOptions): Pro
       routeOptions.onRequest = [...[routeOptions.onRequest ?? []].flat(), checks.route]
     }
   })
+}
+
+function withoutHeader (headers: Readonly<Record<string, string>>, name: string): Readonly<Record<string, string>> {
+  const copy = { ...headers }
+  delete copy[name]
+  return Object.freeze(copy)
 }
 
 const plugin = fp(nexSecurity, { fastify: '5.x', name: '@nex/security' })

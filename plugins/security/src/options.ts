@@ -46,7 +46,8 @@ export interface CsrfOptions {
 
 export interface SecurityOptions {
   /**
-   * The app secret (at least 32 characters) CSRF tokens are signed with (HMAC). An array: the first is used.
+   * The app secret (at least 32 characters) CSRF tokens are signed with (HMAC). An array rotates: tokens are
+   * signed with the first and verified with each, so pages rendered before the rotation keep working.
    * @default process.env.NEX_SECRET; in development a random per-process secret (with a warning)
    */
   secret?: string | readonly string[]
@@ -80,8 +81,8 @@ export interface NormalizedCsrfOptions {
   /** Lower-cased, as Node gives incoming header names. */
   readonly header: string
   readonly secure: boolean | 'auto'
-  /** The HMAC key of the tokens. */
-  readonly secret: string
+  /** The app secrets: tokens are signed with the first and verified with each (rotation). */
+  readonly secrets: readonly string[]
   /** True when no secret was configured and a per-process one was generated. */
   readonly secretGenerated: boolean
 }
@@ -292,24 +293,24 @@ function checkSecretLength (source: string, secret: string): void {
   if (secret.length < MIN_SECRET_LENGTH) throw new FST_NEX_SECURITY_WEAK_SECRET(source, secret.length)
 }
 
-/** The secret: the option (its first entry), else NEX_SECRET, else in development one random secret per process. */
-function resolveSecret (option: unknown, env: NodeJS.ProcessEnv, dev: boolean): { secret: string, generated: boolean } {
+/** The secrets: the option (newest first), else NEX_SECRET, else in development one random secret per process. */
+function resolveSecrets (option: unknown, env: NodeJS.ProcessEnv, dev: boolean): { secrets: readonly string[], generated: boolean } {
   if (option !== undefined) {
     const list: unknown[] = Array.isArray(option) ? option : [option]
     if (list.length === 0 || !list.every((secret) => typeof secret === 'string')) {
       throw new FST_NEX_SECURITY_INVALID_OPTION('secret', 'a string or a non-empty array of strings', describe(option))
     }
     list.forEach((secret, i) => checkSecretLength(Array.isArray(option) ? `option "secret[${i}]"` : 'option "secret"', secret as string))
-    return { secret: list[0] as string, generated: false }
+    return { secrets: Object.freeze([...list as string[]]), generated: false }
   }
   const fromEnv = env.NEX_SECRET
   if (fromEnv !== undefined && fromEnv !== '') {
     checkSecretLength('NEX_SECRET', fromEnv)
-    return { secret: fromEnv, generated: false }
+    return { secrets: Object.freeze([fromEnv]), generated: false }
   }
   if (!dev) throw new FST_NEX_SECURITY_MISSING_SECRET()
   processSecret ??= randomBytes(32).toString('base64url')
-  return { secret: processSecret, generated: true }
+  return { secrets: Object.freeze([processSecret]), generated: true }
 }
 
 function csrfOptions (value: unknown, secretOption: unknown, env: NodeJS.ProcessEnv, dev: boolean): NormalizedCsrfOptions | false {
@@ -339,8 +340,8 @@ function csrfOptions (value: unknown, secretOption: unknown, env: NodeJS.Process
   if ((cookieName.startsWith('__Host-') || cookieName.startsWith('__Secure-')) && secure !== true) {
     throw new FST_NEX_SECURITY_INVALID_OPTION('csrf.secure', `true with the cookie name ${JSON.stringify(cookieName)} (browsers drop such cookies without Secure)`, describe(secure))
   }
-  const { secret, generated } = resolveSecret(secretOption, env, dev)
-  return Object.freeze({ cookieName, field, header, secure, secret, secretGenerated: generated })
+  const { secrets, generated } = resolveSecrets(secretOption, env, dev)
+  return Object.freeze({ cookieName, field, header, secure, secrets, secretGenerated: generated })
 }
 
 type Helmet = (options: object) => (req: object, res: object, next: (error?: unknown) => void) => void

@@ -90,7 +90,8 @@ t.test('report-only mode sends Content-Security-Policy-Report-Only, with the rep
   t.equal(response.headers['content-security-policy-report-only'], `${PLAIN}; report-uri /csp-report`
     .replace("script-src 'self'", `script-src 'self' 'nonce-${script}'`)
     .replace("style-src 'self'", `style-src 'self' 'nonce-${style}'`))
-  t.same(app.nexSecurity.csp, { header: 'content-security-policy-report-only', reportOnly: true })
+  t.same(app.nexSecurity.csp, { header: 'content-security-policy-report-only', reportOnly: true, sameOriginScriptsNeedNonce: false })
+  t.equal(response.headers['x-frame-options'], 'SAMEORIGIN', 'a report-only frame-ancestors stops no framing: X-Frame-Options stays')
 })
 
 t.test('route opt-outs: config.csp false drops the CSP, config.helmet false every security header', async (t) => {
@@ -107,6 +108,7 @@ t.test('route opt-outs: config.csp false drops the CSP, config.helmet false ever
   t.equal(noCsp.headers['content-security-policy'], undefined)
   t.match(noCsp.body, /nonce="[^"]+"/, 'the nonce is still there to read')
   t.equal(noCsp.headers['x-content-type-options'], 'nosniff', 'the other headers stay')
+  t.equal(noCsp.headers['x-frame-options'], 'SAMEORIGIN', 'X-Frame-Options guards framing where no CSP does')
   const noHeaders = await app.inject('/no-headers')
   t.equal(noHeaders.headers['content-security-policy'], undefined)
   t.equal(noHeaders.headers['x-content-type-options'], undefined)
@@ -179,6 +181,27 @@ t.test('custom directives: merged over the defaults by name, camelCase accepted,
     "the nonce goes to script-src-elem too; not to a style-src with 'unsafe-inline' (browsers would ignore it)")
 })
 
+t.test("compileCsp: whether the site's own script files need the nonce", async (t) => {
+  const needs = (directives: Array<[string, string[]]>): boolean =>
+    compileCsp(directives.map(([name, sources]) => ({ name, sources })), false).sameOriginScriptsNeedNonce
+  t.equal(needs([['default-src', ["'self'"]], ['script-src', ["'self'"]]]), false, "the default: 'self' lets them run")
+  t.equal(needs([['default-src', ["'self'"]]]), false, 'script-src falls back to default-src')
+  t.equal(needs([['img-src', ["'self'"]]]), false, 'no script directive: scripts are not restricted')
+  t.equal(needs([['default-src', ["'none'"]]]), true, "default-src 'none' without script-src")
+  t.equal(needs([['script-src', ["'self'", "'strict-dynamic'"]]]), true, "'strict-dynamic' makes browsers ignore 'self'")
+  t.equal(needs([['script-src', ["'SELF'", "'STRICT-DYNAMIC'"]]]), true, 'keywords in any case')
+  t.equal(needs([['script-src', ['https://cdn.example']]]), true, "a host list without 'self'")
+  t.equal(needs([['script-src', ["'self'"]], ['script-src-elem', ['https://cdn.example']]]), true, 'script-src-elem decides for <script src>')
+  t.equal(needs([['script-src', ["'none'"]], ['script-src-elem', ["'self'"]]]), false)
+})
+
+t.test('with the default policy, a page that reads no nonce gets the policy without one', async (t) => {
+  const app = await build(t, {}, { routes: (app) => app.get('/', async (_request, reply) => { reply.type('text/html'); return '<script src="/app.js"></script>' }) })
+  const response = await app.inject('/')
+  t.equal(response.headers['content-security-policy'], PLAIN)
+  t.same(app.nexSecurity.csp, { header: 'content-security-policy', reportOnly: false, sameOriginScriptsNeedNonce: false })
+})
+
 t.test('compileCsp: directives without nonce targets, and ones with several', async (t) => {
   const none = compileCsp([{ name: 'default-src', sources: ["'none'"] }], false)
   t.equal(none.usesNonces, false)
@@ -198,7 +221,7 @@ t.test('security headers: helmet defaults without its CSP, referrer policy for t
   const { headers } = await app.inject('/')
   t.equal(headers['x-content-type-options'], 'nosniff')
   t.equal(headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
-  t.equal(headers['x-frame-options'], 'SAMEORIGIN')
+  t.equal(headers['x-frame-options'], undefined, 'browsers ignore it under an enforced frame-ancestors: not sent')
   t.equal(headers['referrer-policy'], 'strict-origin-when-cross-origin', 'not no-referrer: browsers then send Origin: null on same-origin POSTs')
   t.equal(headers['cross-origin-opener-policy'], 'same-origin')
   t.equal(headers['cross-origin-resource-policy'], 'same-origin')

@@ -81,12 +81,13 @@ t.test('headers options: ours to check, helmet\'s own checks run at register tim
   t.match(normalizeOptions({ ...base, headers: { xFrameOptions: { action: 'deny' } } }, {}).headers, { xFrameOptions: { action: 'deny' }, referrerPolicy: { policy: 'strict-origin-when-cross-origin' } })
 })
 
-t.test('the secret: option (first of an array), NEX_SECRET, per-process in development, required in production', async (t) => {
-  t.match(normalizeOptions({ secret: [SECRET, 'old-secret-0123456789abcdef-0123456789'] }, {}).csrf, { secret: SECRET })
-  t.match(normalizeOptions({}, { NEX_SECRET: SECRET, NODE_ENV: 'production' }).csrf, { secret: SECRET, secretGenerated: false })
+t.test('the secrets: option (an array rotates), NEX_SECRET, per-process in development, required in production', async (t) => {
+  t.same((normalizeOptions({ secret: [SECRET, 'old-secret-0123456789abcdef-0123456789'] }, {}).csrf as { secrets: readonly string[] }).secrets, [SECRET, 'old-secret-0123456789abcdef-0123456789'])
+  t.same((normalizeOptions({ secret: SECRET }, {}).csrf as { secrets: readonly string[] }).secrets, [SECRET])
+  t.match(normalizeOptions({}, { NEX_SECRET: SECRET, NODE_ENV: 'production' }).csrf, { secrets: [SECRET], secretGenerated: false })
   const generated = normalizeOptions({}, {}).csrf
   t.match(generated, { secretGenerated: true })
-  t.equal(normalizeOptions({}, {}).csrf && (normalizeOptions({}, {}).csrf as { secret: string }).secret, (generated as { secret: string }).secret, 'one per process')
+  t.same((normalizeOptions({}, {}).csrf as { secrets: readonly string[] }).secrets, (generated as { secrets: readonly string[] }).secrets, 'one per process')
   t.throws(() => normalizeOptions({}, { NODE_ENV: 'production' }), errors.FST_NEX_SECURITY_MISSING_SECRET)
   t.throws(() => normalizeOptions({ dev: false }, {}), { code: 'FST_NEX_SECURITY_MISSING_SECRET', message: /NEX_SECRET/ })
   t.throws(() => normalizeOptions({}, { NEX_SECRET: 'short' }), { code: 'FST_NEX_SECURITY_WEAK_SECRET', message: /NEX_SECRET has 5 characters/ })

@@ -18,6 +18,13 @@ export interface CompiledCsp {
   readonly plain: string
   /** Whether any directive takes a nonce (otherwise `withNonces` returns `plain`). */
   readonly usesNonces: boolean
+  /**
+   * Whether a `<script src>` of this site needs the nonce to run: its directive (`script-src-elem`, else
+   * `script-src`, else `default-src`) lacks `'self'`, or has `'strict-dynamic'` (which makes browsers ignore
+   * `'self'`). Under the default policy it does not, so pages that load only the site's own script files
+   * never create a nonce (nor rewrite the header).
+   */
+  readonly sameOriginScriptsNeedNonce: boolean
   /** The policy with the script nonce in `script-src`/`script-src-elem` and the style nonce in `style-src`/`style-src-elem`. */
   withNonces (script: string, style: string): string
 }
@@ -63,7 +70,20 @@ export function compileCsp (directives: readonly CspDirective[], reportOnly: boo
     }
   }
   const plain = plainParts.join('; ')
-  return Object.freeze({ header, plain, usesNonces: slots.length > 0, withNonces: joinNonces(plain, segments, slots) })
+  return Object.freeze({
+    header,
+    plain,
+    usesNonces: slots.length > 0,
+    sameOriginScriptsNeedNonce: sameOriginScriptsNeedNonce(directives),
+    withNonces: joinNonces(plain, segments, slots)
+  })
+}
+
+function sameOriginScriptsNeedNonce (directives: readonly CspDirective[]): boolean {
+  const sourcesOf = (name: string): string[] | undefined => directives.find((directive) => directive.name === name)?.sources.map((source) => source.toLowerCase())
+  const sources = sourcesOf('script-src-elem') ?? sourcesOf('script-src') ?? sourcesOf('default-src')
+  if (sources === undefined) return false
+  return !sources.includes("'self'") || sources.includes("'strict-dynamic'")
 }
 
 function joinNonces (plain: string, segments: readonly string[], slots: readonly NonceKind[]): (script: string, style: string) => string {
