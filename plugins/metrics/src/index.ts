@@ -18,7 +18,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client'
+import { Counter, Gauge, Registry, type Metric } from 'prom-client'
 import { normalizeOptions, type MetricsOptions, type MetricsRegistry } from './options.js'
 import { FST_NEX_METRICS_ALREADY_REGISTERED, FST_NEX_METRICS_FORBIDDEN, FST_NEX_METRICS_NAME_TAKEN } from './errors.js'
 import { kErrorCode, kInFlight, kRouteSeries } from './symbols.js'
@@ -32,6 +32,7 @@ import {
   statusClassIndex
 } from './lib/labels.js'
 import { startProcessMetrics, type ProcessMetrics } from './lib/process-metrics.js'
+import { SeriesHistogram, type HistogramSeries } from './lib/series-histogram.js'
 
 export type { MetricsOptions, MetricsRegistry } from './options.js'
 export { DEFAULTS } from './options.js'
@@ -69,7 +70,7 @@ declare module 'fastify' {
 interface RouteSeries {
   readonly route: string
   /** `http_request_duration_seconds`, by method × status class. */
-  readonly durations: Array<Histogram.Internal<string> | undefined>
+  readonly durations: Array<HistogramSeries | undefined>
   /** `nex_http_errors_total`, by reason. */
   readonly errors: Array<Counter.Internal | undefined>
 }
@@ -113,12 +114,11 @@ async function nexMetrics (app: FastifyInstance, options: MetricsOptions): Promi
   }
 
   let inFlight = 0
-  const durations = new Histogram({
+  // Observed on every request: a histogram whose observation is a bucket search, not a label lookup.
+  const durations = new SeriesHistogram({
     name: `${prefix}http_request_duration_seconds`,
     help: 'Time from routing a request to the end of its response, by route pattern, method and status class',
-    labelNames: ['route', 'method', 'status_code'],
-    buckets: [...opts.buckets],
-    registers: []
+    buckets: opts.buckets
   })
   const errors = new Counter({
     name: `${prefix}nex_http_errors_total`,
@@ -136,7 +136,7 @@ async function nexMetrics (app: FastifyInstance, options: MetricsOptions): Promi
   })
   const processMetrics: ProcessMetrics | null = opts.defaultMetrics ? startProcessMetrics(opts) : null
   try {
-    addMetrics([...(processMetrics?.metrics ?? []), durations, errors, requestsInFlight])
+    addMetrics([...(processMetrics?.metrics ?? []), durations as unknown as Metric, errors, requestsInFlight])
   } catch (error) {
     processMetrics?.stop()
     throw error
@@ -171,7 +171,8 @@ async function nexMetrics (app: FastifyInstance, options: MetricsOptions): Promi
     const index = m * STATUS_CLASSES.length + c
     let child = series.durations[index]
     if (child === undefined) {
-      child = durations.labels({ route: series.route, method: METHODS[m] as string, status_code: STATUS_CLASSES[c] as string })
+      const labels = { route: series.route, method: METHODS[m] as string, status_code: STATUS_CLASSES[c] as string }
+      child = durations.series(JSON.stringify([labels.route, labels.method, labels.status_code]), labels)
       series.durations[index] = child
     }
     child.observe(milliseconds / 1000)
@@ -264,6 +265,7 @@ async function nexMetrics (app: FastifyInstance, options: MetricsOptions): Promi
     }
     added.clear()
     seriesByRoute.clear()
+    durations.clear()
     done()
   })
 
