@@ -72,6 +72,17 @@ t.test('every part on: page under the strict CSP and with the CSRF token, action
   t.notMatch(missing.body, '<script>', 'the 404 page never echoes the URL')
 })
 
+t.test("a policy under which the site's own files need the nonce ('strict-dynamic') gets it on every script tag", async t => {
+  const server = await app(t, { security: { csp: { directives: { 'script-src': ["'self'", "'strict-dynamic'"] } } } })
+  t.equal(server.nexSecurity.csp?.sameOriginScriptsNeedNonce, true)
+  const page = await createTestClient(server).get('/')
+  const nonce = /script-src 'self' 'strict-dynamic' 'nonce-([^']+)'/.exec(String(page.headers['content-security-policy']))?.[1]
+  t.ok(nonce, 'the header carries this reply\'s nonce')
+  const tags = [...page.body.matchAll(/<script\b[^>]*>/g)].map(([tag]) => tag)
+  t.ok(tags.length >= 2)
+  t.ok(tags.every((tag) => tag.includes(` nonce="${nonce as string}"`)), 'and every script tag carries it')
+})
+
 t.test('each part can be left out with false', async t => {
   const bare = await app(t, { security: false, metrics: false, health: false, underPressure: false, compress: false, static: false, session: false, sse: false, websocket: false })
   const page = await bare.inject('/')
