@@ -86,6 +86,8 @@ declare module 'fastify' {
 
 type CspNonce = FastifyReply['cspNonce']
 
+const HSTS = 'strict-transport-security'
+
 interface SecuredReply extends FastifyReply {
   [kNonce]: CspNonce | null
   [kCspActive]: boolean
@@ -157,6 +159,13 @@ async function nexSecurity (app: FastifyInstance, options: SecurityOptions): Pro
   const helmetWithCsp = securityHeaders !== null && framingByCsp ? withoutHeader(securityHeaders, 'x-frame-options') : securityHeaders
   // With the CSP header (without nonces) in the same object: one `reply.headers()` call per reply.
   const headersWithCsp = policy === null ? null : Object.freeze({ ...helmetWithCsp, [policy.header]: policy.plain })
+  // HSTS only on requests that came over TLS (`request.protocol`: the socket, or X-Forwarded-Proto from a
+  // proxy Fastify trusts). RFC 6797 §7.2: a host MUST NOT send it over plain HTTP, where browsers ignore it
+  // anyway; and sent from http://localhost in development it would pin the browser to https there.
+  const overHttp = {
+    withCsp: headersWithCsp === null ? null : withoutHeader(headersWithCsp, HSTS),
+    withoutCsp: securityHeaders === null ? null : withoutHeader(securityHeaders, HSTS)
+  }
   const checks = csrfCheck === null && !opts.fetchMetadata
     ? null
     : createUnsafeMethodChecks(csrfCheck, opts.fetchMetadata ? { allowedOrigins: opts.allowedOrigins } : null, policyOf)
@@ -167,10 +176,10 @@ async function nexSecurity (app: FastifyInstance, options: SecurityOptions): Pro
     const checked = request as CheckedRequest
     checked[kRequestPolicy] = route
     if (route.csp && policy !== null) {
-      reply.headers(headersWithCsp as Readonly<Record<string, string>>)
+      reply.headers((request.protocol === 'https' ? headersWithCsp : overHttp.withCsp) as Readonly<Record<string, string>>)
       ;(reply as SecuredReply)[kCspActive] = true
     } else if (route.headers && securityHeaders !== null) {
-      reply.headers(securityHeaders)
+      reply.headers((request.protocol === 'https' ? securityHeaders : overHttp.withoutCsp) as Readonly<Record<string, string>>)
     }
     const error = hostGuard === null ? null : hostGuard(request)
     if (error !== null) return done(error)

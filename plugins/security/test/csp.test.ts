@@ -1,11 +1,13 @@
 // The Content-Security-Policy: the strict default policy, nonces created only when read and fresh per
 // reply, report-only mode, custom directives, route opt-outs (also for routes registered before the
-// plugin), and the security headers of @fastify/helmet next to it.
+// plugin), and the security headers of @fastify/helmet next to it (HSTS only over TLS).
+import { get as httpsGet } from 'node:https'
 import t from 'tap'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyHelmet from '@fastify/helmet'
+import { createTestCertificate, opensslMissing } from '@nex/testing'
 import nexSecurity, { compileCsp, DEFAULT_CSP_DIRECTIVES, errors } from '../src/index.js'
-import { build } from './helpers.js'
+import { build, listen, SECRET } from './helpers.js'
 
 const PLAIN = "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self'; form-action 'self'; " +
   "frame-ancestors 'self'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self'"
@@ -220,7 +222,7 @@ t.test('security headers: helmet defaults without its CSP, referrer policy for t
   const app = await build(t, {}, { routes: (app) => app.get('/', async () => 'ok') })
   const { headers } = await app.inject('/')
   t.equal(headers['x-content-type-options'], 'nosniff')
-  t.equal(headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
+  t.equal(headers['strict-transport-security'], undefined, 'no HSTS over plain HTTP (RFC 6797 §7.2)')
   t.equal(headers['x-frame-options'], undefined, 'browsers ignore it under an enforced frame-ancestors: not sent')
   t.equal(headers['referrer-policy'], 'strict-origin-when-cross-origin', 'not no-referrer: browsers then send Origin: null on same-origin POSTs')
   t.equal(headers['cross-origin-opener-policy'], 'same-origin')
@@ -229,9 +231,42 @@ t.test('security headers: helmet defaults without its CSP, referrer policy for t
   t.equal(headers['content-security-policy'], PLAIN, 'one CSP header, ours')
 
   const custom = await build(t, { headers: { referrerPolicy: { policy: 'no-referrer' }, strictTransportSecurity: { maxAge: 60 } } }, { routes: (app) => app.get('/', async () => 'ok') })
-  const customHeaders = (await custom.inject('/')).headers
+  const customHeaders = (await custom.inject({ url: '/', headers: { 'x-forwarded-proto': 'https' } })).headers
   t.equal(customHeaders['referrer-policy'], 'no-referrer')
-  t.equal(customHeaders['strict-transport-security'], 'max-age=60; includeSubDomains')
+  t.equal(customHeaders['strict-transport-security'], undefined, 'X-Forwarded-Proto from a proxy Fastify does not trust: still plain HTTP')
+})
+
+t.test('HSTS: sent over TLS and behind a trusted TLS proxy, on every kind of reply; never over plain HTTP', async (t) => {
+  const routes = (app: FastifyInstance): void => {
+    app.get('/', async () => 'ok')
+    app.get('/no-csp', { config: { csp: false } }, async () => 'ok')
+  }
+  const proxied = await build(t, { headers: { strictTransportSecurity: { maxAge: 60 } } }, { fastify: { trustProxy: '127.0.0.1' }, routes })
+  for (const url of ['/', '/no-csp']) {
+    const viaTls = await proxied.inject({ url, headers: { 'x-forwarded-proto': 'https' }, remoteAddress: '127.0.0.1' })
+    t.equal(viaTls.headers['strict-transport-security'], 'max-age=60; includeSubDomains', `${url}: X-Forwarded-Proto https from the trusted proxy`)
+    t.equal(viaTls.headers['x-content-type-options'], 'nosniff')
+    const plain = await proxied.inject({ url, headers: { 'x-forwarded-proto': 'http' }, remoteAddress: '127.0.0.1' })
+    t.equal(plain.headers['strict-transport-security'], undefined, `${url}: plain HTTP behind the proxy`)
+    t.equal(plain.headers['x-content-type-options'], 'nosniff', 'the other headers stay')
+    const spoofed = await proxied.inject({ url, headers: { 'x-forwarded-proto': 'https' }, remoteAddress: '10.9.9.9' })
+    t.equal(spoofed.headers['strict-transport-security'], undefined, `${url}: X-Forwarded-Proto from a client that is not the proxy`)
+  }
+})
+
+t.test('HSTS over a real TLS socket (NET-05)', { skip: opensslMissing() }, async (t) => {
+  const tls = Fastify({ https: createTestCertificate() })
+  t.teardown(async () => await tls.close())
+  await tls.register(nexSecurity, { secret: SECRET, rateLimit: false })
+  tls.get('/', async () => 'ok')
+  const port = await listen(tls as unknown as FastifyInstance)
+  const viaSocket = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    httpsGet({ host: '127.0.0.1', port, path: '/', rejectUnauthorized: false }, (response) => {
+      response.resume()
+      response.on('end', () => resolve(response.headers))
+    }).on('error', reject)
+  })
+  t.equal(viaSocket['strict-transport-security'], 'max-age=31536000; includeSubDomains')
 })
 
 t.test('csp: false and headers: false turn the parts off; reply.cspNonce is then not ours', async (t) => {
