@@ -61,8 +61,8 @@ export async function installCsrf (app: FastifyInstance, options: NormalizedCsrf
 
   function secretOf (request: FastifyRequest): string | null {
     // `request.cookies` is null when a hook that runs before @fastify/cookie's asks.
-    const header = request.headers.cookie
-    const value = (request.cookies ?? (header === undefined ? {} : app.parseCookie(header)))[cookieName]
+    const cookies = request.headers.cookie
+    const value = (request.cookies ?? (cookies === undefined ? {} : app.parseCookie(cookies)))[cookieName]
     return tokens.isSecret(value) ? value : null
   }
 

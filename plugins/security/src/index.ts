@@ -9,7 +9,7 @@
  * host guard) → the rate limiter's route-level `onRequest` → our route-level `onRequest`
  * (Fetch-Metadata, header token; added in `onRoute` after the rate limiter's, so refused attempts are
  * counted) → `preValidation` (body token) → `onSend` (redirect guard). Routes registered before the plugin
- * (which `onRoute` never sees) get the unsafe-method checks from a global `onRequest` fallback instead.
+ * (which `onRoute` never sees) get the unsafe-method checks in the first, global `onRequest` hook instead.
  * Per-route opt-outs (`config.csp`, `config.csrf`, `config.helmet`) are read once per route.
  *
  * Decorators: `reply.cspNonce` (getter), `reply.csrfToken()`, `fastify.nexSecurity` (read-only). Also
@@ -154,18 +154,13 @@ async function nexSecurity (app: FastifyInstance, options: SecurityOptions): Pro
   // helmet's headers, recorded once from its middleware: per request one copy of a frozen object.
   const securityHeaders = opts.headers === false ? null : recordHelmetHeaders(loadHelmet()({ ...opts.headers, contentSecurityPolicy: false }))
   // Browsers ignore X-Frame-Options when an enforced CSP has frame-ancestors (HTML's X-Frame-Options check):
-  // replies that get that CSP leave it out (one header less to send); the others keep it.
+  // replies that get that CSP leave it out (one header less to send); the others keep it. The CSP header
+  // (without nonces) goes in the same object: one `reply.headers()` call per reply.
   const framingByCsp = csp !== false && !csp.reportOnly && csp.directives.some((directive) => directive.name === 'frame-ancestors')
-  const helmetWithCsp = securityHeaders !== null && framingByCsp ? withoutHeader(securityHeaders, 'x-frame-options') : securityHeaders
-  // With the CSP header (without nonces) in the same object: one `reply.headers()` call per reply.
-  const headersWithCsp = policy === null ? null : Object.freeze({ ...helmetWithCsp, [policy.header]: policy.plain })
-  // HSTS only on requests that came over TLS (`request.protocol`: the socket, or X-Forwarded-Proto from a
-  // proxy Fastify trusts). RFC 6797 §7.2: a host MUST NOT send it over plain HTTP, where browsers ignore it
-  // anyway; and sent from http://localhost in development it would pin the browser to https there.
-  const overHttp = {
-    withCsp: headersWithCsp === null ? null : withoutHeader(headersWithCsp, HSTS),
-    withoutCsp: securityHeaders === null ? null : withoutHeader(securityHeaders, HSTS)
-  }
+  const withCsp = policy === null
+    ? null
+    : headerSets({ ...(securityHeaders !== null && framingByCsp ? withoutHeader(securityHeaders, 'x-frame-options') : securityHeaders), [policy.header]: policy.plain })
+  const withoutCsp = securityHeaders === null ? null : headerSets(securityHeaders)
   const checks = csrfCheck === null && !opts.fetchMetadata
     ? null
     : createUnsafeMethodChecks(csrfCheck, opts.fetchMetadata ? { allowedOrigins: opts.allowedOrigins } : null, policyOf)
@@ -175,11 +170,11 @@ async function nexSecurity (app: FastifyInstance, options: SecurityOptions): Pro
     const route = policyOf(request)
     const checked = request as CheckedRequest
     checked[kRequestPolicy] = route
-    if (route.csp && policy !== null) {
-      reply.headers((request.protocol === 'https' ? headersWithCsp : overHttp.withCsp) as Readonly<Record<string, string>>)
+    if (route.csp && withCsp !== null) {
+      reply.headers(request.protocol === 'https' ? withCsp.tls : withCsp.http)
       ;(reply as SecuredReply)[kCspActive] = true
-    } else if (route.headers && securityHeaders !== null) {
-      reply.headers((request.protocol === 'https' ? securityHeaders : overHttp.withoutCsp) as Readonly<Record<string, string>>)
+    } else if (route.headers && withoutCsp !== null) {
+      reply.headers(request.protocol === 'https' ? withoutCsp.tls : withoutCsp.http)
     }
     const error = hostGuard === null ? null : hostGuard(request)
     if (error !== null) return done(error)
@@ -204,7 +199,19 @@ async function nexSecurity (app: FastifyInstance, options: SecurityOptions): Pro
   })
 }
 
-function withoutHeader (headers: Readonly<Record<string, string>>, name: string): Readonly<Record<string, string>> {
+type Headers = Readonly<Record<string, string>>
+
+/**
+ * The headers for requests that came over TLS, and without HSTS for the others (`request.protocol`: the
+ * socket, or X-Forwarded-Proto from a proxy Fastify trusts). RFC 6797 §7.2: a host MUST NOT send HSTS over
+ * plain HTTP, where browsers ignore it anyway; sent from http://localhost in development, it would pin the
+ * browser to https there.
+ */
+function headerSets (headers: Headers): { tls: Headers, http: Headers } {
+  return { tls: Object.freeze({ ...headers }), http: withoutHeader(headers, HSTS) }
+}
+
+function withoutHeader (headers: Headers, name: string): Headers {
   const copy = { ...headers }
   delete copy[name]
   return Object.freeze(copy)

@@ -72,7 +72,7 @@ test('app.nexSecurity, what @nex/routes reads', () => {
   expect(app.nexSecurity).type.toBe<NexSecurityApi>()
   expect(app.nexSecurity.csrf).type.toBe<Readonly<{ field: string, header: string, cookieName: string }> | null>()
   expect(app.nexSecurity.isSafeRedirect('/x')).type.toBe<boolean>()
-  expect(app.nexSecurity.csp).type.toBe<Readonly<{ header: string, reportOnly: boolean }> | null>()
+  expect(app.nexSecurity.csp).type.toBe<Readonly<{ header: string, reportOnly: boolean, sameOriginScriptsNeedNonce: boolean }> | null>()
 })
 
 test('route config', () => {
