@@ -1,10 +1,12 @@
 // Attacks on the hardened server, with real sockets (app.inject skips the HTTP parser and every socket
 // timeout): slowloris, slow body, idle and silent connections, slow read, oversized bodies and params,
-// a handler that never ends, a connection flood past maxConnections, a stalled TLS handshake, and how long
+// a handler that never ends, a connection flood past maxConnections, TLS (a stalled handshake, TLS 1.1,
+// plain HTTP to the TLS port), and how long
 // app.close() waits for a connection that never sent a request. Short test profile (RELIABILITY §6/§7):
 // closes are detected on the server side and asserted within `timeout * 1.2 + interval`.
 import http from 'node:http'
 import net from 'node:net'
+import tls from 'node:tls'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createTestCertificate, opensslMissing } from '@nex/testing'
 import t, { type Test } from 'tap'
@@ -345,6 +347,44 @@ t.test('NET-05 TLS: a handshake that stalls is closed at handshakeTimeout', { sk
     t.comment(`TLS handshake stall (${opening === '' ? 'no bytes' : 'partial ClientHello'}) closed after ${Math.round(ms)} ms`)
     t.ok(ms >= PROFILE.handshakeTimeout * 0.95 && ms <= deadline(PROFILE.handshakeTimeout), `at ${Math.round(ms)} ms`)
   }
+})
+
+/** A TLS handshake with `options`: the negotiated protocol, or the error code the client saw. */
+async function handshake (port: number, options: tls.ConnectionOptions): Promise<{ protocol: string | null } | { error: string }> {
+  return await new Promise((resolve) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options }, () => {
+      resolve({ protocol: socket.getProtocol() })
+      socket.end()
+    })
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }))
+  })
+}
+
+t.test('NET-05 TLS: TLS 1.1 is refused and 1.2/1.3 negotiated; plain HTTP to the TLS port is closed unanswered', { skip: opensslMissing() }, async (t) => {
+  const certificate = createTestCertificate()
+  const { port, server } = await serve(t, { https: certificate })
+  // A client that offers TLS 1.1 (OpenSSL 3 refuses it below security level 0 even as a client).
+  const tls11 = { minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' } as const
+  const refused = await handshake(port, tls11)
+  t.match(refused, { error: /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL/ }, `TLS 1.1 refused by the server: ${JSON.stringify(refused)}`)
+  // Control: the same client completes a TLS 1.1 handshake with a server that allows it, so the refusal above is the server's.
+  const lax = tls.createServer({ ...certificate, minVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, (socket) => socket.end())
+  await new Promise<void>((resolve) => lax.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => lax.close())
+  t.same(await handshake((lax.address() as net.AddressInfo).port, tls11), { protocol: 'TLSv1.1' }, 'control: the client does offer TLS 1.1')
+  t.same(await handshake(port, { maxVersion: 'TLSv1.2' }), { protocol: 'TLSv1.2' })
+  t.same(await handshake(port, {}), { protocol: 'TLSv1.3' })
+
+  const accepted = nextConnection(server)
+  const client = await connect(t, port)
+  const side = await accepted
+  client.socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+  const ms = await serverClose(t, side, 3 * PROFILE.handshakeTimeout)
+  if (ms === null) return
+  t.ok(ms < PROFILE.handshakeTimeout, `plain HTTP to the TLS port: closed after ${Math.round(ms)} ms, without waiting for handshakeTimeout`)
+  await client.closed
+  t.notMatch(client.received(), /HTTP\/1\.[01] /, 'and never answered with HTTP')
+  t.same(await handshake(port, {}), { protocol: 'TLSv1.3' }, 'the server keeps serving TLS')
 })
 
 t.test('app.close() with a connection that never sent a request: bounded by connectionTimeout, not by headersTimeout', async (t) => {
