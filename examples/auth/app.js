@@ -11,7 +11,7 @@ const here = (path) => fileURLToPath(new URL(path, import.meta.url))
  * Pages exporting `config = { auth: true }` are for logged-in users. Read once per route, at startup;
  * only those routes get the check.
  */
-function requireLoginWhereAsked (route) {
+export function requireLoginWhereAsked (route) {
   if (route.config?.auth !== true) return
   const own = route.preHandler
   route.preHandler = own === undefined ? [requireLogin] : [requireLogin, ...[own].flat()]

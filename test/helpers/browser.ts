@@ -105,6 +105,16 @@ export async function waitForText (page: Page, testId: string, text: string): Pr
   }
 }
 
+/** The page's script elements: each one's `src` (or `inline`), followed by ` nonce` when it carries one. */
+export async function pageScripts (page: Page): Promise<string[]> {
+  return await page.evaluate('[...document.scripts].map(script => (script.getAttribute("src") ?? "inline") + (script.hasAttribute("nonce") ? " nonce" : ""))') as string[]
+}
+
+/** Whether `scripts` (from `pageScripts`) are Nex's files of this site only: at least one, none inline, none with a nonce. */
+export function onlyOwnScriptFiles (scripts: readonly string[]): boolean {
+  return scripts.length > 0 && scripts.every(script => /^\/_nex\/\S+$/.test(script))
+}
+
 /**
  * Waits until htmx has processed the page: htmx 4 marks the elements it wired up; htmx 2 processes
  * the body on DOMContentLoaded, so once it is loaded after that event the page is ready.

@@ -6,7 +6,7 @@ import t, { type Test } from 'tap'
 import type { Page } from 'playwright-core'
 import type {} from '@nex/sse' // the type of app.nexSse
 import { build } from '../app.js'
-import { afterNavigation, byTestId, launchBrowser, newSession, serve, waitForHtmx, WAIT_MS, type Session } from '../../../test/helpers/browser.ts'
+import { afterNavigation, byTestId, launchBrowser, newSession, onlyOwnScriptFiles, pageScripts, serve, type Session, WAIT_MS, waitForHtmx } from '../../../test/helpers/browser.ts'
 import { pageCsrfToken, recordPosts, type SentPost } from '../../../test/helpers/csrf.ts'
 
 const browser = await launchBrowser(t)
@@ -19,7 +19,6 @@ const XSS = '<img src=x onerror=alert(1)>'
  * The page's script elements, each as its `src` (`inline` when it has none), with ` nonce` added when it
  * carries a nonce attribute: under the strict CSP every one must be a bare `/_nex/…` file of this site.
  */
-const SCRIPTS = '[...document.scripts].map(script => (script.getAttribute("src") ?? "inline") + (script.hasAttribute("nonce") ? " nonce" : ""))'
 
 /** Resolves once `count` event streams are open on the server (the pages' `hx-sse:connect`). */
 async function streamsOpen (count: number, timeout = WAIT_MS): Promise<void> {
@@ -97,8 +96,8 @@ t.test('what one tab sends, every tab of the room shows, once; the sender\'s inp
     const csp = response?.headers()['content-security-policy']
     t.match(csp, /script-src 'self'; script-src-attr 'none'/, 'the page is under the strict CSP: scripts from this site only')
     t.notMatch(csp, /'nonce-|'unsafe-/, 'with no nonce and nothing unsafe')
-    const scripts = await page.evaluate(SCRIPTS) as string[]
-    t.ok(scripts.length > 0 && scripts.every(script => /^\/_nex\/\S+$/.test(script)), `every script is a file of this site, none inline, none with a nonce: ${JSON.stringify(scripts)}`)
+    const scripts = await pageScripts(page)
+    t.ok(onlyOwnScriptFiles(scripts), `every script is a file of this site, none inline, none with a nonce: ${JSON.stringify(scripts)}`)
   }
   await streamsOpen(3)
   await a.evaluate('window.__marker = 1')

@@ -4,7 +4,7 @@
 import t from 'tap'
 import type { Page } from 'playwright-core'
 import { build } from '../app.js'
-import { byTestId, launchBrowser, newSession, serve, waitForHtmx } from '../../../test/helpers/browser.ts'
+import { byTestId, launchBrowser, newSession, onlyOwnScriptFiles, pageScripts, serve, waitForHtmx } from '../../../test/helpers/browser.ts'
 
 const PRICE = /^\d+\.\d{2}$/
 const TIME = /^\d{2}:\d{2}:\d{2} UTC$/
@@ -15,7 +15,6 @@ const TICK_WAIT_MS = 3_000
  * The page's script elements, each as its `src` (`inline` when it has none), with ` nonce` added when it
  * carries a nonce attribute: under the strict CSP every one must be a bare `/_nex/…` file of this site.
  */
-const SCRIPTS = '[...document.scripts].map(script => (script.getAttribute("src") ?? "inline") + (script.hasAttribute("nonce") ? " nonce" : ""))'
 
 const browser = await launchBrowser(t)
 const server = await build({ logger: false })
@@ -60,8 +59,8 @@ t.test('two tabs: the price arrives, the time ticks, both show the same second',
     t.notMatch(csp, /'nonce-|'unsafe-/, 'with no nonce and nothing unsafe')
   }
   for (const [name, page] of [['a', a], ['b', b]] as const) {
-    const scripts = await page.evaluate(SCRIPTS) as string[]
-    t.ok(scripts.length > 0 && scripts.every(script => /^\/_nex\/\S+$/.test(script)), `tab ${name}: every script is a file of this site, none inline, none with a nonce: ${JSON.stringify(scripts)}`)
+    const scripts = await pageScripts(page)
+    t.ok(onlyOwnScriptFiles(scripts), `tab ${name}: every script is a file of this site, none inline, none with a nonce: ${JSON.stringify(scripts)}`)
   }
   for (const page of [a, b]) await page.evaluate('window.__marker = 1')
 

@@ -2,7 +2,7 @@
 import t from 'tap'
 import type { Page } from 'playwright-core'
 import { build } from '../app.js'
-import { afterNavigation, afterSwap, byTestId, launchBrowser, newSession, serve, waitForHtmx, waitForText } from '../../../test/helpers/browser.ts'
+import { afterNavigation, afterSwap, byTestId, launchBrowser, newSession, onlyOwnScriptFiles, pageScripts, serve, waitForHtmx, waitForText } from '../../../test/helpers/browser.ts'
 import { pageCsrfToken, recordPosts } from '../../../test/helpers/csrf.ts'
 
 const browser = await launchBrowser(t)
@@ -14,7 +14,6 @@ const XSS = '<img src=x onerror=alert(1)>'
  * The page's script elements, each as its `src` (`inline` when it has none), with ` nonce` added when it
  * carries a nonce attribute: under the strict CSP every one must be a bare `/_nex/…` file of this site.
  */
-const SCRIPTS = '[...document.scripts].map(script => (script.getAttribute("src") ?? "inline") + (script.hasAttribute("nonce") ? " nonce" : ""))'
 
 /** Opens a page; resolves with the Content-Security-Policy it was served with. */
 async function open (page: Page, path = '/'): Promise<string | undefined> {
@@ -46,8 +45,8 @@ t.test('add, toggle and delete in place', async t => {
   const csp = await open(page)
   t.match(csp, /script-src 'self'; script-src-attr 'none'/, 'served under a strict CSP: scripts from this site only')
   t.notMatch(csp, /'nonce-|'unsafe-/, 'which allows no inline script: no nonce, nothing unsafe')
-  const scripts = await page.evaluate(SCRIPTS) as string[]
-  t.ok(scripts.length > 0 && scripts.every(script => /^\/_nex\/\S+$/.test(script)), `every script is a file of this site, none inline, none with a nonce: ${JSON.stringify(scripts)}`)
+  const scripts = await pageScripts(page)
+  t.ok(onlyOwnScriptFiles(scripts), `every script is a file of this site, none inline, none with a nonce: ${JSON.stringify(scripts)}`)
   await page.evaluate('window.__marker = 1')
 
   await add(page, 'Buy milk', 1)
