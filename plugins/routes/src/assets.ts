@@ -82,12 +82,13 @@ export async function registerAssets (app: FastifyInstance, prefix: string, htmx
   const injectsStyle = Number(htmx.version.split('.')[0]) < 4
   // Reading `reply.cspNonce` creates the nonces and puts them in the CSP header: only when a tag needs one.
   // @nex/security says whether this site's own script files do (not under its default `script-src 'self'`);
-  // another CSP plugin (@fastify/helmet) is assumed to need them.
-  const needsNonces = (reply: FastifyReply): boolean => {
-    if (injectsStyle) return true
-    const csp = (reply.server as { nexSecurity?: { csp: { sameOriginScriptsNeedNonce: boolean } | null } }).nexSecurity?.csp
-    return csp == null || csp.sameOriginScriptsNeedNonce
-  }
+  // another CSP plugin (@fastify/helmet) is assumed to need them. Decided once, when every plugin is in.
+  let needsNonces = true
+  app.addHook('onReady', function decideNonces (done) {
+    const csp = (app as { nexSecurity?: { csp: { sameOriginScriptsNeedNonce: boolean } | null } }).nexSecurity?.csp
+    needsNonces = injectsStyle || csp == null || csp.sameOriginScriptsNeedNonce
+    done()
+  })
   const tags = (nonces: CspNonces | undefined, extensions: readonly string[]): SafeHtml => {
     const deferred = [clientUrl, ...extensions.map(extensionUrl)]
     const nonce = nonces?.script
@@ -102,7 +103,7 @@ export async function registerAssets (app: FastifyInstance, prefix: string, htmx
     htmxUrl,
     clientUrl,
     scriptTags (reply, extensions = []) {
-      const nonces = needsNonces(reply) ? (reply as FastifyReply & { cspNonce?: CspNonces | null }).cspNonce ?? undefined : undefined
+      const nonces = needsNonces ? (reply as FastifyReply & { cspNonce?: CspNonces | null }).cspNonce ?? undefined : undefined
       if (nonces === undefined && extensions.length === 0) return plain
       return tags(nonces, extensions)
     }
