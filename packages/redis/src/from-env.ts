@@ -5,9 +5,8 @@
  * process to several is one environment variable.
  */
 import { Redis, type RedisOptions } from 'ioredis'
-import type { PageStore } from '@nex/state'
 import type { EventLog, PubSub } from '@nex/pubsub'
-import { createRedisStore, DEFAULT_CLIENT_OPTIONS } from './redis-store.js'
+import { createRedisStore, DEFAULT_CLIENT_OPTIONS, type RedisPageStore } from './redis-store.js'
 import { createRedisEventLog } from './redis-event-log.js'
 import { createRedisPubSub } from './redis-pubsub.js'
 import { waitReady } from './lib/ready.js'
@@ -16,9 +15,9 @@ export interface RedisBackends {
   /** The one client every backend shares (pub/sub adds its own subscriber connection). */
   readonly client: Redis
   /** Page state for @nex/state (`nex:page:{id}`). */
-  readonly pageStore: PageStore
+  readonly pageStore: RedisPageStore
   /** Sessions for @nex/session (`nex:session:{id}`). */
-  readonly sessionStore: PageStore
+  readonly sessionStore: RedisPageStore
   /** Pub/sub across processes. */
   readonly pubsub: PubSub
   /** Topics with ids and replay for @nex/sse and @nex/websocket (`nex:events:<topic>` and `…:seq`), delivered through `pubsub`. */

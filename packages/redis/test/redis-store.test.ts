@@ -27,6 +27,36 @@ t.test('200 concurrent updates from two store instances (two clients) end at exa
   t.equal(await a.get('page', 'n'), 200)
   t.equal(await b.get('page', 'n'), 200)
   t.same([...results].sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i + 1), 'each update saw exactly the previous one')
+
+  // Every update is counted once, by the retries it needed; the conflicts between the two show up.
+  const total = (counts: readonly number[]): number => counts.reduce((sum, n) => sum + n, 0)
+  const retried = (counts: readonly number[]): number => counts.reduce((sum, n, retries) => sum + n * retries, 0)
+  t.equal(total(a.updateRetries.byRetries), 100, 'a counted its 100 updates')
+  t.equal(total(b.updateRetries.byRetries), 100, 'b counted its 100 updates')
+  t.ok(retried(a.updateRetries.byRetries) + retried(b.updateRetries.byRetries) > 0, 'interleaved writes of two processes cost retries')
+  t.equal(a.updateRetries.byRetries.length, 50, 'one slot per possible attempt (maxUpdateAttempts)')
+  t.equal(a.updateRetries.gaveUp + b.updateRetries.gaveUp, 0, 'none gave up')
+})
+
+t.test('updateRetries: none without another writer; an update that runs out of attempts is counted as given up', async (t) => {
+  const prefix = freshPrefix()
+  const a = createRedisStore({ client: shared, prefix, maxUpdateAttempts: 3 })
+  const b = createRedisStore({ client: await ready(connect()), prefix })
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  for (let i = 0; i < 5; i++) await a.update('p', 'n', 0, (n) => n + 1)
+  t.same(a.updateRetries.byRetries, [5, 0, 0], 'alone on the page: every update written at the first attempt')
+
+  // Another process writes the page while each attempt of a's fn runs: a never wins its compare-and-set.
+  let runs = 0
+  await t.rejects(a.update('p', 'n', 0, async (n) => {
+    runs++
+    await b.set('p', 'n', 100 + runs)
+    return n + 1
+  }), { code: 'FST_NEX_STATE_STORE_UNAVAILABLE' })
+  t.equal(runs, 3, 'fn ran once per attempt')
+  t.equal(a.updateRetries.gaveUp, 1, 'counted as given up')
+  t.same(a.updateRetries.byRetries, [5, 0, 0], 'and not as written')
+  t.equal(await a.get('p', 'n'), 103, 'the other process\'s last write stands')
 })
 
 t.test('an update after another process wrote the page redoes fn on the current value (no stale cache)', async (t) => {
@@ -50,6 +80,56 @@ t.test('an update after another process wrote the page redoes fn on the current 
   await b.set('p', 'n', 41)
   t.equal(await incrementOnA(), 42, 'after a clear and a write elsewhere')
   t.equal(await b.get('p', 'n'), 42)
+})
+
+t.test('fairness: an update racing another process\'s back-to-back updates of the page is not starved', async (t) => {
+  const prefix = freshPrefix()
+  const busy = createRedisStore({ client: shared, prefix })
+  const other = createRedisStore({ client: await ready(connect()), prefix })
+  t.teardown(() => Promise.all([busy.close(), other.close()]))
+  await busy.set('hot', 'n', 0)
+  // One process updates the page 300 times in a row (one round trip each); the other updates it 20 times,
+  // one after the other, meanwhile. Without the lease, one update of the second kept losing until the
+  // first was done (14–16 retries in CON-02).
+  let busyDone = false
+  const loop = (async () => {
+    for (let i = 0; i < 300; i++) await busy.update('hot', 'n', 0, (n) => n + 1)
+    busyDone = true
+  })()
+  let overlapped = 0
+  for (let i = 0; i < 20; i++) {
+    await other.update('hot', 'n', 0, (n) => n + 1000)
+    if (!busyDone) overlapped++
+  }
+  await loop
+  t.equal(await busy.get('hot', 'n'), 300 + 20 * 1000, 'no update lost')
+  t.ok(overlapped > 0, `${overlapped} of the 20 updates ran while the other process was updating`)
+  const worst = other.updateRetries.byRetries.findLastIndex((n) => n > 0)
+  t.ok(worst < 5, `the worst of them needed ${worst} retries (< 5): ${JSON.stringify(other.updateRetries.byRetries.slice(0, worst + 1))}`)
+  t.notOk(await shared.hexists(`${prefix}page:{hot}`, '__lease'), 'no lease left once the updates are done')
+})
+
+t.test('a lease left by a process that died expires: updates wait for it, never past it; set() ignores it', async (t) => {
+  const prefix = freshPrefix()
+  const store = createRedisStore({ client: shared, prefix })
+  t.teardown(() => store.close())
+  await store.set('p', 'n', 1)
+  const key = `${prefix}page:{p}`
+  const [seconds, micros] = await shared.time()
+  const leaseMs = 30
+  // What a process that lost its compare-and-set, then died before writing, leaves behind.
+  await shared.hset(key, '__lease', `dead-process ${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + leaseMs}`)
+  const started = performance.now()
+  t.equal(await store.update('p', 'n', 0, (n) => n + 1), 2)
+  const waited = performance.now() - started
+  t.ok(waited >= leaseMs * 0.5 && waited < leaseMs + 500, `the update waited out the lease (${waited.toFixed(1)} ms for ${leaseMs} ms)`)
+  t.notOk(await shared.hexists(key, '__lease'), 'the expired lease is gone with the write')
+  t.same(await store.getAll('p'), { n: 2 }, 'a lease is never state')
+
+  await shared.hset(key, '__lease', `dead-process ${Date.now() + 60_000}`)
+  await store.set('p', 'n', 7)
+  t.equal(await store.get('p', 'n'), 7, 'set() is unconditional: it does not wait for a lease')
+  t.same(await store.getAll('p'), { n: 7 })
 })
 
 t.test('layout: one hash per page, every page key has a TTL after writes', async (t) => {

@@ -33,6 +33,7 @@ import {
 } from './lib/labels.js'
 import { startProcessMetrics, type ProcessMetrics } from './lib/process-metrics.js'
 import { SeriesHistogram, type HistogramSeries } from './lib/series-histogram.js'
+import { CountsHistogram } from './lib/counts-histogram.js'
 
 export type { MetricsOptions, MetricsRegistry } from './options.js'
 export { DEFAULTS } from './options.js'
@@ -86,12 +87,14 @@ interface MetricsRequest extends FastifyRequest {
 
 /** The decorators of other Nex plugins this one reads, when they are there. */
 interface Readings {
-  nexState: { store: { size?: unknown, bytes?: unknown } }
+  nexState: { store: { size?: unknown, bytes?: unknown, updateRetries?: { byRetries?: unknown, gaveUp?: unknown } } }
   nexSse: { streams: number }
   nexWebSocket: { connections: number }
 }
 
 const HANDLER_TIMEOUT = ERROR_REASONS.indexOf('handler_timeout')
+/** Bounds of the update-retries histogram: 0 is the healthy case, more than a few means hot pages. */
+const RETRY_BUCKETS = Object.freeze([0, 1, 2, 3, 5, 10, 20])
 
 async function nexMetrics (app: FastifyInstance, options: MetricsOptions): Promise<void> {
   const opts = normalizeOptions(options)
@@ -245,6 +248,27 @@ async function nexMetrics (app: FastifyInstance, options: MetricsOptions): Promi
       // The in-memory store counts; a Redis store does not (its size is Redis's to report).
       if (typeof store.size === 'number') gauge('nex_page_state_pages', 'Pages held by the in-memory page-state store (expired ones until purged)', () => store.size as number)
       if (typeof store.bytes === 'number') gauge('nex_page_state_bytes', 'Bytes held by the in-memory page-state store, as counted against its maxBytes', () => store.bytes as number)
+      // A shared store (Redis) counts the compare-and-set retries other processes' writes cost its updates.
+      const retries = store.updateRetries
+      if (Array.isArray(retries?.byRetries) && typeof retries.gaveUp === 'number') {
+        gauges.push(new CountsHistogram({
+          name: `${prefix}nex_page_state_update_retries`,
+          help: 'Compare-and-set retries per page-state update, caused by writes of other processes to the same page',
+          buckets: RETRY_BUCKETS,
+          read: () => retries.byRetries as number[]
+        }) as unknown as Metric)
+        let counted = 0
+        gauges.push(new Counter({
+          name: `${prefix}nex_page_state_updates_given_up_total`,
+          help: 'Page-state updates that gave up after the store\'s last compare-and-set attempt (answered 503)',
+          registers: [],
+          collect () {
+            const now = retries.gaveUp as number
+            if (now > counted) this.inc(now - counted)
+            counted = now
+          }
+        }))
+      }
     }
     if (app.hasDecorator('nexSse')) gauge('nex_sse_streams', 'Open server-sent event streams', () => source.nexSse.streams)
     if (app.hasDecorator('nexWebSocket')) gauge('nex_websocket_connections', 'Open WebSocket connections', () => source.nexWebSocket.connections)

@@ -1,5 +1,5 @@
 // Gauges of the Nex plugins, read at scrape time from real clients: pages held by the in-memory page
-// store, open SSE streams, open WebSockets. Present only when their plugin is registered, whatever the
+// store, open SSE streams, open WebSockets; the compare-and-set retries of a Redis page store. Present only when their plugin is registered, whatever the
 // registration order.
 import http from 'node:http'
 import t from 'tap'
@@ -9,7 +9,8 @@ import nexState, { createMemoryStore } from '@nex/state'
 import nexRoutes from '@nex/routes'
 import nexSse from '@nex/sse'
 import nexWebSocket from '@nex/websocket'
-import { countingStore } from '@nex/testing'
+import { createRedisStore } from '@nex/redis'
+import { countingStore, startRedisServer } from '@nex/testing'
 import nexMetrics from '../src/index.js'
 import { APP_FIXTURE, SECRET, build, eventually, scrape } from './helpers.js'
 
@@ -107,4 +108,52 @@ t.test('a store passed in that counts is read too', async (t) => {
   await app.nexState.handle(app.nexState.issuePageId()).set('a', 'b')
   t.equal((await scrape(app)).value('nex_page_state_pages'), 1)
   t.equal((await scrape(app)).value('nex_page_state_bytes'), store.bytes)
+})
+
+t.test('a Redis page store: compare-and-set retries per update, as a histogram, from two stores on one redis-server', async (t) => {
+  const redis = await startRedisServer()
+  t.teardown(() => redis.stop())
+  const store = createRedisStore({ url: redis.url, maxUpdateAttempts: 3 })
+  const otherProcess = createRedisStore({ url: redis.url })
+  t.teardown(() => Promise.all([store.close(), otherProcess.close()]))
+  const app = await build(t, {}, { setup: async (app) => { await app.register(nexState, { secret: SECRET, store }) } })
+
+  let metrics = await scrape(app)
+  t.equal(metrics.types.get('nex_page_state_update_retries'), 'histogram')
+  t.equal(metrics.types.get('nex_page_state_updates_given_up_total'), 'counter')
+  t.equal(metrics.value('nex_page_state_update_retries_count'), 0, 'no update yet')
+  t.notOk(metrics.types.has('nex_page_state_pages'), 'a Redis store has no in-memory size gauges')
+
+  // The "other process" writes the page while each of the first two attempts of fn runs: two retries.
+  const page = app.nexState.issuePageId()
+  let runs = 0
+  t.equal(await app.nexState.handle(page).update('n', 0, async (n) => {
+    if (++runs <= 2) await otherProcess.set(page, 'n', 10 * runs)
+    return n + 1
+  }), 21)
+  await app.nexState.handle(page).update('n', 0, (n) => n + 1)
+
+  metrics = await scrape(app)
+  t.equal(metrics.value('nex_page_state_update_retries_count'), 2, 'two updates')
+  t.equal(metrics.value('nex_page_state_update_retries_sum'), 2, 'two retries in all')
+  t.equal(metrics.value('nex_page_state_update_retries_bucket', { le: '0' }), 1, 'one update written at the first attempt')
+  t.equal(metrics.value('nex_page_state_update_retries_bucket', { le: '1' }), 1)
+  t.equal(metrics.value('nex_page_state_update_retries_bucket', { le: '2' }), 2, 'one after two retries')
+  t.equal(metrics.value('nex_page_state_update_retries_bucket', { le: '+Inf' }), 2)
+  t.equal(metrics.value('nex_page_state_updates_given_up_total'), 0)
+
+  // Out of attempts (3): the update answers 503 and is counted as given up, not in the histogram.
+  await t.rejects(app.nexState.handle(page).update('n', 0, async (n) => {
+    await otherProcess.set(page, 'n', 0)
+    return n + 1
+  }), { code: 'FST_NEX_STATE_STORE_UNAVAILABLE' })
+  metrics = await scrape(app)
+  t.equal(metrics.value('nex_page_state_updates_given_up_total'), 1, 'one update gave up')
+  t.equal(metrics.value('nex_page_state_update_retries_count'), 2, 'still two written updates')
+
+  app.nexMetrics.registry.resetMetrics()
+  metrics = await scrape(app)
+  t.equal(metrics.value('nex_page_state_update_retries_count'), 0, 'a registry reset starts the histogram again')
+  await app.nexState.handle(page).update('n', 0, (n) => n + 1)
+  t.equal((await scrape(app)).value('nex_page_state_update_retries_count'), 1, 'and counts what follows')
 })

@@ -203,7 +203,7 @@ function fieldValue (raw: unknown): string | null | undefined {
 export const nexState = fp(plugin, { fastify: '5.x', name: '@nex/state' })
 export default nexState
 
-export type { JsonValue, PageState, PageStore, Widen } from './types.js'
+export type { JsonValue, PageState, PageStore, UpdateRetryStats, Widen } from './types.js'
 export type { MemoryStoreOptions, StateOptions } from './options.js'
 export { DEFAULTS, resolveSecrets } from './options.js'
 export { createMemoryStore, type MemoryStore } from './memory-store.js'

@@ -46,6 +46,19 @@ export interface PageStore {
   close (): Promise<void>
 }
 
+/**
+ * Compare-and-set retries of a store shared by several processes: `update` runs `fn` again when another
+ * process wrote the page between its read and its write. A store that keeps them exposes this object as
+ * `updateRetries` (the Redis store does; the memory store never retries), and @nex/metrics shows it as the
+ * `nex_page_state_update_retries` histogram. Live counters: read them, do not keep a copy.
+ */
+export interface UpdateRetryStats {
+  /** `byRetries[n]`: updates written after n retries (index 0: at the first attempt). */
+  readonly byRetries: readonly number[]
+  /** Updates that gave up after the store's last attempt (answered 503). */
+  readonly gaveUp: number
+}
+
 /** The page state handle given to handlers as `ctx.state` (and `request.pageState`). */
 export interface PageState {
   /** The signed page id this handle reads and writes. */
