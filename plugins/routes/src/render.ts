@@ -92,6 +92,9 @@ export function wrapInLayouts (target: RenderablePage, ctx: Context, body: strin
 function applyLayouts (target: RenderablePage, ctx: Context, markup: string, dir: string, from: number): MaybePromise<string> {
   for (let i = from; i >= 0; i--) {
     const layout = target.layouts[i] as ModuleSlot<LayoutModule>
+    // `markup` is what the page and the inner layouts returned, markup by contract (see toMarkup): the
+    // SafeHtml only keeps this layout's `html` from escaping it a second time.
+    // eslint-disable-next-line nex/no-unsafe-raw -- the app's own rendered markup, not a request value
     const out = toMarkup(layout.module.default(ctx, new SafeHtml(markup)), layout.file, dir)
     if (typeof out !== 'string') return out.then(next => applyLayouts(target, ctx, next, dir, i - 1))
     markup = out
