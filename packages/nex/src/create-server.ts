@@ -2,12 +2,14 @@
  * `createServer()`: a Fastify instance with the hardened server options of `serverOptions()`, plus the
  * limits Fastify has no option for: on the Node server it created, `server.maxConnections` (by default
  * under the open-files limit); on the root instance, a JSON parser refusing bodies nested deeper than
- * `maxJsonDepth`; and `Expect: 100-continue` answered only once the app reads the body (`checkContinue`).
+ * `maxJsonDepth`; `Expect: 100-continue` answered only once the app reads the body (`checkContinue`); and
+ * with HTTP/2, header lists over the advertised `maxHeaderListSize` refused with 431 (see below).
  */
 import type * as http from 'node:http'
 import Fastify, { type FastifyHttpOptions, type FastifyInstance } from 'fastify'
 import { installJsonParser } from './json-parser.js'
-import { buildServerOptions, type NexRawServer, type NexServerOptions } from './server-options.js'
+import { buildServerOptions, HTTP2_MAX_HEADER_LIST_SIZE, type NexRawServer, type NexServerOptions } from './server-options.js'
+import { FST_NEX_HEADER_LIST_TOO_LARGE } from './errors.js'
 
 /**
  * Creates the Fastify app with every socket and request limit set (see `hardenedDefaults`); throws
@@ -21,6 +23,7 @@ export function createServer<O extends NexServerOptions = NexServerOptions> (opt
   for (const warning of warnings) app.log.warn({ maxConnections }, warning)
   installJsonParser(app, maxJsonDepth)
   if (fastify.http2 !== true) continueOnRead(app.server)
+  else refuseLargeHeaderLists(app, headerListLimit(fastify.https ?? fastify.http))
   return app as unknown as FastifyInstance<NexRawServer<O>>
 }
 
@@ -43,5 +46,26 @@ function continueOnRead (server: http.Server): void {
     }
     request.on('newListener', invite)
     server.emit('request', request, response)
+  })
+}
+
+/**
+ * HTTP/2 applies the `maxHeaderListSize` the server advertises only once the client acknowledges its
+ * SETTINGS, and a client may send requests before that (nghttp does): such a request, up to Node's own
+ * 64 KiB, would reach the app. This hook counts the list as RFC 9113 §6.5.2 does (name + value + 32 per
+ * field, pseudo-headers included) and answers 431 above the limit, before any other hook of the app.
+ */
+/** The `maxHeaderListSize` the HTTP/2 server advertises (the app's own, else ours). */
+function headerListLimit (server: unknown): number {
+  const limit = (server as { settings?: { maxHeaderListSize?: unknown } } | undefined)?.settings?.maxHeaderListSize
+  return typeof limit === 'number' ? limit : HTTP2_MAX_HEADER_LIST_SIZE
+}
+
+function refuseLargeHeaderLists (app: FastifyInstance, limit: number): void {
+  app.addHook('onRequest', function refuseLargeHeaderList (request, _reply, done) {
+    const raw = request.raw.rawHeaders
+    let size = 0
+    for (let i = 0; i < raw.length; i += 2) size += (raw[i] as string).length + (raw[i + 1] as string).length + 32
+    done(size > limit ? new FST_NEX_HEADER_LIST_TOO_LARGE(size, limit) : undefined)
   })
 }

@@ -14,3 +14,9 @@ export const FST_NEX_INVALID_OPTION = createError<[option: string, allowed: stri
 // Health, readiness and shutdown errors live next to their code; one catalogue for the package.
 export * from './lifecycle-errors.js'
 export * from './app-errors.js'
+
+export const FST_NEX_HEADER_LIST_TOO_LARGE = createError<[size: number, limit: number]>(
+  'FST_NEX_HEADER_LIST_TOO_LARGE',
+  'Request header fields too large: a header list of %d bytes, over %d',
+  431
+)

@@ -134,8 +134,8 @@ export interface NexServerOptions extends Omit<FastifyServerOptions, OwnOptions>
    * gracefully). @default 'idle', or true with `http2`
    */
   forceCloseConnections?: boolean | 'idle'
-  /** Other `http.createServer` options. The limits above are set at the top level, not here. */
-  http?: http.ServerOptions | null
+  /** Other `http.createServer` options (`http2.createServer` options with `http2`). The limits above are set at the top level, not here. */
+  http?: http.ServerOptions | http2.ServerOptions | null
   /** TLS options (key, cert, …); `http` is then ignored by Node, so nex puts the HTTP limits here. */
   https?: https.ServerOptions | http2.SecureServerOptions | null
   /** Serve HTTP/2. Node's HTTP/1 limits (`requestTimeout`, `headersTimeout`, …) do not exist there. */
@@ -163,6 +163,12 @@ export type NexFastifyOptions<O> = O extends { http2: true }
 
 /** Options Node takes through `http: {}`/`https: {}` that nex sets from a top-level option. */
 const NESTED_LIMITS = ['requestTimeout', 'headersTimeout', 'connectionsCheckingInterval', 'keepAliveTimeout', 'handshakeTimeout'] as const
+/**
+ * The HTTP/2 header list limit advertised in SETTINGS (RFC 9113 §6.5.2: names, values and 32 bytes per
+ * field), the size of Node's HTTP/1 `maxHeaderSize`. An app's own `settings.maxHeaderListSize` wins.
+ */
+export const HTTP2_MAX_HEADER_LIST_SIZE = 16_384
+
 /** Settings only Node's HTTP/1 server has; refused with `http2` rather than silently doing nothing. */
 const HTTP1_LIMITS = ['requestTimeout', 'headersTimeout', 'connectionsCheckingInterval', 'keepAliveTimeout'] as const
 /** trustProxy values that trust every address, which is `true` by another name. */
@@ -263,7 +269,8 @@ export function buildServerOptions (options: NexServerOptions = {}, openFilesLim
     fastify.http2SessionTimeout = limits.http2SessionTimeout
     // Fastify hands `https` to http2.createSecureServer, or `http` to http2.createServer.
     const server = tls ?? plain ?? {}
-    const settings = { ...(server.settings as object | undefined), maxConcurrentStreams: limits.maxConcurrentStreams }
+    // Node advertises no header list limit and enforces 64 KiB; HTTP/1 refuses 16 KiB (maxHeaderSize).
+    const settings = { maxHeaderListSize: HTTP2_MAX_HEADER_LIST_SIZE, ...(server.settings as object | undefined), maxConcurrentStreams: limits.maxConcurrentStreams }
     if (tls !== null) fastify.https = { ...tls, settings, handshakeTimeout: limits.handshakeTimeout }
     else fastify.http = { ...plain, settings }
   } else {

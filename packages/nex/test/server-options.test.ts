@@ -230,6 +230,35 @@ t.test('HTTP/2: session limits instead of the HTTP/1 ones', async (t) => {
   t.teardown(() => session.destroy())
   const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve))
   t.equal(settings.maxConcurrentStreams, 100, 'SETTINGS advertises 100 concurrent streams (Node default 2^32 - 1)')
+  t.equal(settings.maxHeaderListSize, 16_384, 'and a 16 KiB header list, like HTTP/1 (Node advertises none, enforces 64 KiB)')
+
+  // Sent before the client acknowledged the SETTINGS, a bigger list still reaches Fastify: 431 there.
+  const early = http2.connect(`http://127.0.0.1:${port}`)
+  t.teardown(() => early.destroy())
+  const answer = await new Promise<{ status: unknown, body: string }>((resolve, reject) => {
+    const stream = early.request({ ':path': '/', 'x-big': 'a'.repeat(20_000) })
+    let body = ''
+    let status: unknown
+    stream.on('response', (headers) => { status = headers[':status'] })
+    stream.setEncoding('utf8').on('data', (chunk: string) => { body += chunk })
+    stream.on('end', () => resolve({ status, body }))
+    stream.on('error', reject)
+  })
+  t.equal(answer.status, 431, 'a 20 KB header list in the first flight: 431')
+  t.match(answer.body, /FST_NEX_HEADER_LIST_TOO_LARGE/)
+
+  const roomy = createServer({ http2: true, http: { settings: { maxHeaderListSize: 65_536 } } })
+  roomy.get('/', async () => 'h2')
+  const roomyPort = await listen(t, roomy)
+  const roomySession = http2.connect(`http://127.0.0.1:${roomyPort}`)
+  t.teardown(() => roomySession.destroy())
+  t.equal((await new Promise<http2.Settings>((resolve) => roomySession.once('remoteSettings', resolve))).maxHeaderListSize, 65_536, 'an app\'s own limit wins')
+  const roomyStatus = await new Promise((resolve, reject) => {
+    const stream = roomySession.request({ ':path': '/', 'x-big': 'a'.repeat(20_000) })
+    stream.on('response', (headers) => { resolve(headers[':status']); stream.resume() })
+    stream.on('error', reject)
+  })
+  t.equal(roomyStatus, 200, 'and the 431 check follows it')
 
   const custom = createServer({ http2: true, maxConcurrentStreams: 20, http2SessionTimeout: 5_000 })
   const customPort = await listen(t, custom)
