@@ -9,9 +9,13 @@
  *   the app starts): writes answer 503 + Retry-After (never 500), reads still answer 200 with the stored
  *   state, and once memory frees up writes succeed again by themselves (no restart).
  *
- * Not provable here: "key count ≤ sessions × per-session cap". Nex has no per-session page cap (see
- * test/attacks/CATALOGUE.md); the bound asserted is one key per written page, each expiring.
- * Scaled: 3 000 forged and 2 000 navigation requests, 2 000 written pages, 600-request OOM loads.
+ * - Key count ≤ sessions × per-session cap: 10 signed-in sessions (@nex/session in the same Redis) each
+ *   write 60 pages over autocannon: exactly 10 × 20 (the default `maxPagesPerSession`) page keys remain,
+ *   each session's 20 most recent, every session's page set capped at 20 and expiring. Anonymous
+ *   visitors have no session to count against: their written pages are bounded by the TTL, maxmemory and
+ *   the rate limits, one key each (asserted above).
+ * Scaled: 3 000 forged and 2 000 navigation requests, 2 000 written pages, 600-request OOM loads,
+ * 10 sessions × 60 pages.
  */
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
@@ -211,4 +215,68 @@ t.test('8 MB noeviction, filled before the app starts: writes 503, reads 200, re
   const keys = await pageKeys(client)
   t.equal(keys.length, 1, 'one key: the page written after recovery')
   t.ok(await client.pttl(keys[0] as string) > 0, 'with a TTL')
+})
+
+t.test('per-session cap: 10 sessions × 60 written pages leave 10 × 20 page keys, each session its 20 most recent', async (t) => {
+  const SESSIONS = 10
+  const PAGES = 60
+  const CAP = 20
+  const redis = await startRedisServer({ args: ['--maxmemory', '32mb', '--maxmemory-policy', 'noeviction'] })
+  t.teardown(() => redis.stop())
+  const client = await inspector(t, redis)
+  const app = await startApp(t, { NEX_SECRET: SECRET, REDIS_URL: redis.url, COMMAND_TIMEOUT: String(COMMAND_TIMEOUT), SESSIONS: '1' })
+
+  const cookies: string[] = []
+  for (let i = 0; i < SESSIONS; i++) {
+    const response = await fetch(`${app.origin}/sign-in`, { method: 'POST' })
+    const cookie = response.headers.getSetCookie().map((line) => line.split(';')[0]).join('; ')
+    if (response.status !== 200 || cookie === '') throw new Error(`sign-in answered ${response.status} without a cookie`)
+    cookies.push(cookie)
+  }
+  // Issued ids in order: page p of session s is pages[s][p], written in that order by each session.
+  const pages = await Promise.all(cookies.map(async () => await app.issue(PAGES)))
+  const queue = pages.flatMap((ids, s) => ids.map((id) => ({ s, id })))
+  // One connection per session, so each session's pages are written in order.
+  const byConnection = Array.from({ length: SESSIONS }, (_, s) => queue.filter((item) => item.s === s))
+  const results = await Promise.all(byConnection.map(async (items) => await load({
+    origin: app.origin,
+    connections: 1,
+    amount: items.length,
+    request: (() => {
+      let n = 0
+      return () => {
+        const { s, id } = items[n++] as { s: number, id: string }
+        return { ...write(id), headers: { ...htmx(id), cookie: cookies[s] as string } }
+      }
+    })()
+  })))
+  const answers = results.flatMap((result) => result.answers)
+  t.same(statusCounts(answers), { 200: SESSIONS * PAGES }, `all ${SESSIONS * PAGES} writes answered 200`)
+
+  // The cap is applied after each response (fire and forget): wait until Redis settles.
+  let keys: string[] = []
+  for (let i = 0; i < 100; i++) {
+    keys = await pageKeys(client)
+    if (keys.length === SESSIONS * CAP) break
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  t.equal(keys.length, SESSIONS * CAP, `${keys.length} page keys: ${SESSIONS} sessions × ${CAP}`)
+  const kept = new Set(keys)
+  const keyOf = (id: string): string => `nex:page:{${id}}`
+  t.ok(pages.every((ids) => ids.slice(-CAP).every((id) => kept.has(keyOf(id)))), `each session kept its ${CAP} most recent pages`)
+  t.ok(pages.every((ids) => ids.slice(0, -CAP).every((id) => !kept.has(keyOf(id)))), 'and none of its older ones')
+  const ttls = await Promise.all(keys.map(async (key) => await client.pttl(key)))
+  t.ok(ttls.every((ttl) => ttl > 0), 'every page key expires')
+
+  const sets: string[] = []
+  for await (const batch of client.scanStream({ match: 'nex:page-of-session:*', count: 1000 })) sets.push(...(batch as string[]))
+  t.equal(sets.length, SESSIONS, 'one page set per session')
+  const sizes = await Promise.all(sets.map(async (key) => await client.zcard(key)))
+  t.same(sizes, sets.map(() => CAP), `each holds ${CAP} pages`)
+  t.ok((await Promise.all(sets.map(async (key) => await client.pttl(key)))).every((ttl) => ttl > 0), 'and expires')
+
+  // An evicted page reads as new (empty), a kept one as written.
+  const [oldest, newest] = [pages[0]?.[0] as string, pages[0]?.[PAGES - 1] as string]
+  t.equal(await shownCount(app, newest), 1, 'a kept page shows its count')
+  t.equal(await shownCount(app, oldest), 0, 'an evicted page starts again from 0')
 })

@@ -150,7 +150,32 @@ redis.call('PEXPIRE', key, ARGV[2])
 return {0, bytes}
 `
 
+// A session's pages in a sorted set by last use (µs by Redis's clock, strictly increasing so two uses in
+// one microsecond keep their order), trimmed to the cap; returns the page
+// ids it dropped, whose hashes the caller deletes (a separate call: they may live in other Cluster slots).
+const CLAIM_SCRIPT = `
+local time = redis.call('TIME')
+local score = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if #last == 2 and tonumber(last[2]) >= score then
+  score = tonumber(last[2]) + 1
+end
+redis.call('ZADD', KEYS[1], score, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[2])
+if extra <= 0 then
+  return {}
+end
+local dropped = {}
+local popped = redis.call('ZPOPMIN', KEYS[1], extra)
+for i = 1, #popped, 2 do
+  dropped[#dropped + 1] = popped[i]
+end
+return dropped
+`
+
 type ScriptedRedis = Redis & {
+  nexSessionPages (key: string, pageId: string, maxPages: number, ttl: number): Promise<string[]>
   nexPageWrite (key: string, expected: string, ttl: number, maxPageBytes: number, baseBytes: number,
     op: 'set' | 'del', version: string, field: string, writer: string, value?: string): Promise<[number, number, string?, (string | null)?]>
 }
@@ -194,6 +219,7 @@ export function createRedisStore (options: RedisStoreOptions): RedisPageStore {
   if (owned) client.on('error', noop)
   // Defining the command on a shared client is harmless: same name, same script, EVALSHA with EVAL fallback.
   client.defineCommand('nexPageWrite', { numberOfKeys: 1, lua: WRITE_SCRIPT })
+  client.defineCommand('nexSessionPages', { numberOfKeys: 1, lua: CLAIM_SCRIPT })
 
   // With the offline queue off, commands sent before the first `ready` fail: wait for it, bounded.
   const firstReady = owned ? firstReadyGate(client) : null
@@ -226,6 +252,8 @@ export function createRedisStore (options: RedisStoreOptions): RedisPageStore {
   }
 
   const pageKey = (pageId: string): string => `${prefix}${namespace}:{${pageId}}`
+  // Not under `${namespace}:`, so a scan of the pages (`nex:page:*`) counts pages only.
+  const sessionPagesKey = (owner: string): string => `${prefix}${namespace}-of-session:{${owner}}`
 
   /**
    * Runs one Redis call; any Redis failure (error, timeout, disconnect) becomes a 503. A connection
@@ -356,6 +384,14 @@ export function createRedisStore (options: RedisStoreOptions): RedisPageStore {
 
     async touch (pageId) {
       await redis(() => client.pexpire(pageKey(pageId), ttl))
+    },
+
+    async claim (pageId, owner, maxPages) {
+      const dropped = await redis(() => client.nexSessionPages(sessionPagesKey(owner), pageId, maxPages, ttl))
+      if (dropped.length === 0) return
+      for (const id of dropped) known.forget(id)
+      // One key per call: in a Cluster the pages live in different slots.
+      await Promise.all(dropped.map((id) => redis(() => client.unlink(pageKey(id)))))
     },
 
     // Readiness asks Redis itself, also while calls are failing fast: that is how it sees recovery.

@@ -303,6 +303,39 @@ export async function testPageStore (t: Test, name: string, create: PageStoreFac
       t.equal(await slow, 1)
     })
 
+    t.test('claim (optional): each session keeps the state of its maxPages most recently used pages', async (t) => {
+      const store = await open(t)
+      if (store.claim === undefined) {
+        t.pass('this store has no claim(): no per-session page cap')
+        return
+      }
+      const pages = Array.from({ length: 5 }, () => pageId())
+      for (const [i, id] of pages.entries()) {
+        await store.set(id, 'n', i)
+        await store.claim(id, 'session-a', 3)
+      }
+      t.same(await Promise.all(pages.map((id) => store.get(id, 'n'))), [undefined, undefined, 2, 3, 4], 'the two oldest pages of 5 dropped at a cap of 3')
+
+      // Using a page again makes it the most recent: the next page drops another one.
+      await store.claim(pages[2] as string, 'session-a', 3)
+      const sixth = pageId()
+      await store.set(sixth, 'n', 5)
+      await store.claim(sixth, 'session-a', 3)
+      t.same(await Promise.all([...pages.slice(2), sixth].map((id) => store.get(id, 'n'))), [2, undefined, 4, 5], 'the least recently used one went')
+
+      // Sessions are counted apart, and a page never claimed is never dropped by a claim.
+      const others = Array.from({ length: 3 }, () => pageId())
+      for (const id of others) {
+        await store.set(id, 'n', 'b')
+        await store.claim(id, 'session-b', 3)
+      }
+      const anonymous = pageId()
+      await store.set(anonymous, 'n', 'anonymous')
+      t.same(await Promise.all(others.map((id) => store.get(id, 'n'))), ['b', 'b', 'b'], 'another session\'s pages stay')
+      t.same(await Promise.all([pages[2], pages[4], sixth].map((id) => store.get(id as string, 'n'))), [2, 4, 5], 'and do not push out the first session\'s')
+      t.equal(await store.get(anonymous, 'n'), 'anonymous', 'a page of no session is left alone')
+    })
+
     t.test('ping resolves', async (t) => {
       const store = await open(t)
       await t.resolves(store.ping())

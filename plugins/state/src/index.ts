@@ -11,7 +11,9 @@
  * - `onRoute`: adds a `preValidation` check of the form field (urlencoded/multipart bodies, parsed by
  *   then) to every POST/PUT/PATCH/DELETE route registered after this plugin — register it first.
  * - `onError`: `Retry-After` on the 503 of an unavailable store.
- * - `onResponse`: slides the carried page's TTL with one `touch`, unless a write already did.
+ * - `onResponse`: slides the carried page's TTL with one `touch`, unless a write already did; for a
+ *   request of a session (`sessionOf`), counts the page it carried or wrote against the session's
+ *   `maxPagesPerSession` (`store.claim`), which drops the state of the session's least recently used pages.
  *
  * Decorators: `fastify.nexState`; `request.carriedPageId`, `request.pageState`, `request.pageId`,
  * `request.startPage()`.
@@ -23,7 +25,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import fp from 'fastify-plugin'
 import { normalizeOptions, type StateOptions } from './options.js'
 import { FST_NEX_STATE_ALREADY_REGISTERED, FST_NEX_STATE_INVALID_PAGE_ID } from './errors.js'
-import { kCarriedPageId, kCarriedPageWritten, kPageHandle } from './symbols.js'
+import { kCarriedPageId, kCarriedPageWritten, kNewPageWritten, kPageHandle } from './symbols.js'
 import { createPageIdSigner } from './lib/page-id.js'
 import { createMemoryStore } from './memory-store.js'
 import { retryAfterHook } from './lib/retry-after.js'
@@ -66,10 +68,11 @@ interface StateRequest extends FastifyRequest {
   [kCarriedPageId]: string | null
   [kPageHandle]: PageHandle | null
   [kCarriedPageWritten]: boolean
+  [kNewPageWritten]: string | null
 }
 
 async function plugin (fastify: FastifyInstance, options: StateOptions): Promise<void> {
-  const { secrets, secretGenerated, store: userStore, memory, header, field, retryAfter } = normalizeOptions(options)
+  const { secrets, secretGenerated, store: userStore, memory, header, field, retryAfter, maxPagesPerSession, sessionOf } = normalizeOptions(options)
 
   if (fastify.hasDecorator('nexState') || fastify.hasRequestDecorator('pageState')) {
     throw new FST_NEX_STATE_ALREADY_REGISTERED()
@@ -83,6 +86,10 @@ async function plugin (fastify: FastifyInstance, options: StateOptions): Promise
   const store = userStore ?? createMemoryStore(memory)
   // Only a store the plugin created is the plugin's to close.
   if (userStore === null) fastify.addHook('onClose', async () => store.close())
+  const capPerSession = maxPagesPerSession > 0 && typeof store.claim === 'function'
+  if (maxPagesPerSession > 0 && !capPerSession) {
+    fastify.log.warn('@nex/state: the page store has no claim(): maxPagesPerSession is not enforced')
+  }
 
   fastify.decorate('nexState', Object.freeze({
     store,
@@ -99,6 +106,7 @@ async function plugin (fastify: FastifyInstance, options: StateOptions): Promise
   fastify.decorateRequest(kCarriedPageId, null)
   fastify.decorateRequest(kPageHandle, null)
   fastify.decorateRequest(kCarriedPageWritten, false)
+  fastify.decorateRequest(kNewPageWritten, null)
   fastify.decorateRequest('carriedPageId', {
     getter (this: FastifyRequest) {
       return (this as StateRequest)[kCarriedPageId]
@@ -110,7 +118,7 @@ async function plugin (fastify: FastifyInstance, options: StateOptions): Promise
       if (request[kPageHandle] !== null) return request[kPageHandle]
       const carried = request[kCarriedPageId]
       request[kPageHandle] = carried === null
-        ? new PageHandle(signer.issue(), store)
+        ? newPage(request)
         : new PageHandle(carried, store, () => { request[kCarriedPageWritten] = true })
       return request[kPageHandle]
     }
@@ -122,10 +130,16 @@ async function plugin (fastify: FastifyInstance, options: StateOptions): Promise
     }
   })
   fastify.decorateRequest('startPage', function (this: FastifyRequest): PageState {
-    const handle = new PageHandle(signer.issue(), store)
+    const handle = newPage(this as StateRequest)
     ;(this as StateRequest)[kPageHandle] = handle
     return handle
   })
+
+  /** A page with a new id; its first write marks it as this request's new page (to count per session). */
+  function newPage (request: StateRequest): PageHandle {
+    const id = signer.issue()
+    return new PageHandle(id, store, capPerSession ? () => { request[kNewPageWritten] = id } : null)
+  }
 
   function refuse (reply: FastifyReply, done: HookHandlerDoneFunction): void {
     reply.header('hx-refresh', 'true')
@@ -165,12 +179,29 @@ async function plugin (fastify: FastifyInstance, options: StateOptions): Promise
   fastify.addHook('onError', retryAfterHook(retryAfter))
 
   fastify.addHook('onResponse', function touchPage (request, _reply, done) {
-    const id = (request as StateRequest)[kCarriedPageId]
-    if (id !== null && !(request as StateRequest)[kCarriedPageWritten]) {
+    const req = request as StateRequest
+    const id = req[kCarriedPageId]
+    if (id !== null && !req[kCarriedPageWritten]) {
       store.touch(id).catch((err: unknown) => request.log.warn({ err }, '@nex/state: could not refresh the page TTL'))
     }
+    // A page counts against its session once it holds state: when written, and on every later use.
+    const used = id ?? req[kNewPageWritten]
+    if (capPerSession && used !== null) claimForSession(request, used)
     done()
   })
+
+  function claimForSession (request: FastifyRequest, pageId: string): void {
+    let owner: string | null | undefined
+    try {
+      owner = sessionOf(request)
+    } catch (err) {
+      request.log.warn({ err }, '@nex/state: sessionOf() threw; the page is not counted against a session')
+      return
+    }
+    if (typeof owner !== 'string' || owner === '') return
+    store.claim?.(pageId, owner, maxPagesPerSession)
+      .catch((err: unknown) => request.log.warn({ err }, '@nex/state: could not count the page against its session'))
+  }
 }
 
 /** A GET or HEAD that renders a whole page: not htmx, or htmx replacing the body (boost, history, full). */

@@ -1,7 +1,8 @@
 /**
  * The in-process page store: one lru-cache entry per page (bounded by page count and by bytes, with a
  * sliding TTL), each holding the page's keys as JSON strings. Writes to a page run through a per-page
- * promise queue so an async `update` cannot interleave with other writes to that page.
+ * promise queue so an async `update` cannot interleave with other writes to that page. `claim` keeps each
+ * session's pages in use order and drops the state of those past the session's cap.
  */
 import { LRUCache } from 'lru-cache'
 import { FST_NEX_STATE_PAGE_TOO_LARGE, FST_NEX_STATE_STORE_CLOSED } from './errors.js'
@@ -35,6 +36,9 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): MemoryStor
     sizeCalculation: (page) => page.bytes,
     ttl
   })
+  // Session → the pages it used, least recently used first (a Set keeps insertion order). Bounded: at most
+  // `maxPages` sessions (least recently active dropped), each with at most the cap it was claimed with.
+  const sessions = new LRUCache<string, Set<string>>({ max: maxPages, ttl })
   // Page id → tail of its write chain. An entry exists only while writes to that page are in flight.
   const queue = createPageQueue()
   let closed = false
@@ -135,6 +139,23 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): MemoryStor
       pages.get(pageId, { updateAgeOnGet: true })
     },
 
+    async claim (pageId, owner, maxPagesOfOwner) {
+      assertOpen()
+      let used = sessions.get(owner)
+      if (used === undefined) {
+        used = new Set()
+        sessions.set(owner, used)
+      }
+      used.delete(pageId)
+      used.add(pageId)
+      for (const oldest of used) {
+        if (used.size <= maxPagesOfOwner) break
+        used.delete(oldest)
+        // Through the page's queue, like any write: an update in flight finishes first.
+        await queue.run(oldest, () => { pages.delete(oldest) })
+      }
+    },
+
     async ping () {
       assertOpen()
     },
@@ -143,6 +164,7 @@ export function createMemoryStore (options: MemoryStoreOptions = {}): MemoryStor
       closed = true
       clearInterval(purge)
       pages.clear()
+      sessions.clear()
     },
 
     get size () {

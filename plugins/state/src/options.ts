@@ -5,6 +5,7 @@ import {
   FST_NEX_STATE_MISSING_SECRET,
   FST_NEX_STATE_WEAK_SECRET
 } from './errors.js'
+import type { FastifyRequest } from 'fastify'
 import type { PageStore } from './types.js'
 import { describeNonPageStore, describeValue, PAGE_STORE_METHODS } from './lib/describe.js'
 
@@ -37,6 +38,19 @@ export interface StateOptions extends MemoryStoreOptions {
   field?: string
   /** Seconds sent in `Retry-After` with the 503 of an unavailable store (e.g. Redis down). @default 1 */
   retryAfter?: number
+  /**
+   * Most pages one session keeps state for (RELIABILITY §5.3): past it, the state of its least recently
+   * used pages is deleted, so one user's tabs (or a script with a login) cannot fill the store. Needs a
+   * store with `claim` (memory and Redis stores have it); `false` turns the cap off. Pages of anonymous
+   * visitors are not capped per visitor (they have no session): `maxPages`/`maxBytes` or Redis's
+   * `maxmemory`, the TTL and the rate limits bound them. @default 20
+   */
+  maxPagesPerSession?: number | false
+  /**
+   * The session a request belongs to, for `maxPagesPerSession`, or null when anonymous. Called only for a
+   * request that carried or wrote a page. @default `request.session?.id` (@nex/session), else null
+   */
+  sessionOf?: (request: FastifyRequest) => string | null | undefined
 }
 
 export interface NormalizedOptions {
@@ -48,6 +62,9 @@ export interface NormalizedOptions {
   readonly header: string
   readonly field: string
   readonly retryAfter: number
+  /** 0 when the cap is off. */
+  readonly maxPagesPerSession: number
+  readonly sessionOf: (request: FastifyRequest) => string | null | undefined
 }
 
 export const DEFAULTS = Object.freeze({
@@ -57,7 +74,8 @@ export const DEFAULTS = Object.freeze({
   maxBytes: 67_108_864,
   header: 'x-nex-page-id',
   field: '_nex_page',
-  retryAfter: 1
+  retryAfter: 1,
+  maxPagesPerSession: 20
 })
 
 const MIN_SECRET_LENGTH = 32
@@ -74,8 +92,24 @@ export function normalizeOptions (options: StateOptions = {}, env: NodeJS.Proces
     memory: normalizeMemoryStoreOptions(options),
     header: checkHeader(options.header),
     field: checkString('field', options.field, DEFAULTS.field),
-    retryAfter: positiveInteger('retryAfter', options.retryAfter, DEFAULTS.retryAfter)
+    retryAfter: positiveInteger('retryAfter', options.retryAfter, DEFAULTS.retryAfter),
+    maxPagesPerSession: options.maxPagesPerSession === false
+      ? 0
+      : positiveInteger('maxPagesPerSession', options.maxPagesPerSession, DEFAULTS.maxPagesPerSession),
+    sessionOf: checkSessionOf(options.sessionOf)
   })
+}
+
+/** @nex/session's `request.session.id`: null for an anonymous visitor, and without the plugin. */
+function sessionIdOf (request: FastifyRequest): string | null {
+  const session = (request as { session?: { id?: unknown } }).session
+  return typeof session?.id === 'string' ? session.id : null
+}
+
+function checkSessionOf (value: unknown): (request: FastifyRequest) => string | null | undefined {
+  if (value === undefined) return sessionIdOf
+  if (typeof value === 'function') return value as (request: FastifyRequest) => string | null | undefined
+  throw new FST_NEX_STATE_INVALID_OPTION('sessionOf', 'a function (request) => session id or null', describeValue(value))
 }
 
 export function normalizeMemoryStoreOptions (options: MemoryStoreOptions = {}): Readonly<Required<MemoryStoreOptions>> {

@@ -6,3 +6,5 @@ export const kCarriedPageId = Symbol('@nex/state.carriedPageId')
 export const kPageHandle = Symbol('@nex/state.pageHandle')
 /** Set once a write through the carried page's handle succeeded: that write already slid the TTL. */
 export const kCarriedPageWritten = Symbol('@nex/state.carriedPageWritten')
+/** The id of a page this request started and wrote (so it has state to count against its session), or null. */
+export const kNewPageWritten = Symbol('@nex/state.newPageWritten')

@@ -40,6 +40,12 @@ export interface PageStore {
   clear (pageId: string): Promise<void>
   /** Slides the page's expiry without changing it: one operation, whatever the number of keys. */
   touch (pageId: string): Promise<void>
+  /**
+   * Optional (the per-session page cap): records that `owner` (a session id) used page `pageId` now, and
+   * when the owner has used more than `maxPages` pages, deletes the state of the least recently used ones
+   * beyond that. @nex/state calls it once per request that carried or wrote a page of a session.
+   */
+  claim? (pageId: string, owner: string, maxPages: number): Promise<void>
   /** Resolves when the store can serve requests (readiness checks). */
   ping (): Promise<void>
   /** Releases what the store owns (timers, clients it created). */

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import formbody from '@fastify/formbody'
 import nexState, {
   createMemoryStore,
@@ -391,7 +391,10 @@ t.test('invalid options fail at register with coded errors', async (t) => {
     [{ ttl: -5 }, /option "ttl" must be a positive integer, got -5/],
     [{ maxPages: Number.NaN }, /option "maxPages"/],
     [{ store: {} as PageStore }, /option "store" must be a PageStore .* got an object without get, getAll/],
-    [{ store: createMemoryStore as unknown as PageStore }, /got a function/]
+    [{ store: createMemoryStore as unknown as PageStore }, /got a function/],
+    [{ maxPagesPerSession: 0 }, /option "maxPagesPerSession" must be a positive integer, got 0/],
+    [{ maxPagesPerSession: true as unknown as number }, /option "maxPagesPerSession" must be a positive integer, got true/],
+    [{ sessionOf: 'sid' as never }, /option "sessionOf" must be a function/]
   ]
   for (const [options, message] of cases) {
     const app = Fastify()
@@ -399,6 +402,66 @@ t.test('invalid options fail at register with coded errors', async (t) => {
     app.register(nexState, { secret: SECRET, ...options })
     await t.rejects(async () => { await app.ready() }, { code: 'FST_NEX_STATE_INVALID_OPTION', message }, JSON.stringify(Object.keys(options)))
   }
+})
+
+t.test('maxPagesPerSession: a session keeps the state of its most recently used pages only', async (t) => {
+  // The session of a request, as @nex/session's `request.session.id` would give it.
+  const sessionOf = (request: FastifyRequest): string | null => (request.headers['x-session'] as string | undefined) ?? null
+  const app = await build(t, { maxPagesPerSession: 3, sessionOf })
+  const as = (session: string | null, id?: string): Record<string, string> =>
+    ({ ...(id === undefined ? {} : withHeader(id)), ...(session === null ? {} : { 'x-session': session }) })
+  const count = async (id: string, session: string | null): Promise<number> =>
+    (await app.inject({ method: 'POST', url: '/increment', headers: as(session, id) })).json().count
+
+  // Each render writes a page (visits); the session's fourth and fifth push out its first two.
+  const pagesOfA: string[] = []
+  for (let i = 0; i < 5; i++) pagesOfA.push(await render(app, as('a')))
+  const stored = async (ids: string[]): Promise<unknown[]> => await Promise.all(ids.map((id) => app.nexState.store.get(id, 'visits')))
+  t.same(await stored(pagesOfA), [undefined, undefined, 1, 1, 1], 'the two least recently used pages of 5 lost their state')
+
+  // Using a page makes it the most recent: the oldest is now the 4th, which the next page pushes out.
+  t.equal(await count(pagesOfA[2] as string, 'a'), 1)
+  pagesOfA.push(await render(app, as('a')))
+  t.same(await stored(pagesOfA.slice(2)), [1, undefined, 1, 1], 'the page in use stayed, the least recently used one went')
+
+  // Another session, and visitors without one, are not counted against session a.
+  const pagesOfB = [await render(app, as('b')), await render(app, as('b'))]
+  const anonymous: string[] = []
+  for (let i = 0; i < 5; i++) anonymous.push(await render(app, as(null)))
+  t.same(await stored(pagesOfB), [1, 1], 'session b keeps its pages')
+  t.same(await stored(anonymous), [1, 1, 1, 1, 1], 'pages of anonymous visitors are not capped per visitor')
+  t.same(await stored([pagesOfA[2] as string, pagesOfA[4] as string, pagesOfA[5] as string]), [1, 1, 1], 'nor do they push out session a\'s')
+
+  // A request that renders without writing has no state to count (and drops nothing).
+  const before = await stored(pagesOfA.slice(2))
+  for (let i = 0; i < 5; i++) await app.inject({ method: 'GET', url: '/stateless', headers: as('a') })
+  t.same(await stored(pagesOfA.slice(2)), before, 'stateless requests of the session change nothing')
+})
+
+t.test('maxPagesPerSession: false turns the cap off; a store without claim() is warned about', async (t) => {
+  const sessionOf = (): string => 'one-session'
+  const off = await build(t, { maxPagesPerSession: false, sessionOf })
+  const pages: string[] = []
+  for (let i = 0; i < 25; i++) pages.push(await render(off))
+  t.equal((await Promise.all(pages.map((id) => off.nexState.store.get(id, 'visits')))).filter((v) => v === 1).length, 25, 'all 25 pages keep their state')
+
+  const defaults = await build(t, { sessionOf })
+  for (let i = 0; i < 25; i++) pages.push(await render(defaults))
+  t.equal((await Promise.all(pages.slice(25).map((id) => defaults.nexState.store.get(id, 'visits')))).filter((v) => v === 1).length, 20, 'the default cap is 20')
+
+  const lines: string[] = []
+  const stream = new Writable({ write (chunk, _encoding, callback) { lines.push(String(chunk)); callback() } })
+  const { claim: _claim, ...withoutClaim } = createMemoryStore()
+  const store: PageStore = { ...withoutClaim }
+  const app = await build(t, { store, sessionOf }, { logger: { stream } })
+  t.match(lines.join(''), /the page store has no claim\(\): maxPagesPerSession is not enforced/)
+  t.ok(ID_IN_HTML.test((await app.inject('/page')).body), 'the app works without the cap')
+
+  // A sessionOf that throws is logged; the request is answered as usual.
+  const throwing = await build(t, { sessionOf: () => { throw new Error('no session store') } }, { logger: { stream } })
+  t.equal((await throwing.inject('/page')).statusCode, 200)
+  await sleep(10)
+  t.match(lines.join(''), /sessionOf\(\) threw; the page is not counted against a session/)
 })
 
 t.test('registering twice is refused', async (t) => {
