@@ -83,8 +83,12 @@ export interface AutocannonResult {
 }
 
 /** `autocannon --json <args>` in its own process; killed if it outlives `limit` ms. */
-export async function autocannon (args: string[], limit = 60_000): Promise<AutocannonResult> {
-  const child = spawn(process.execPath, [AUTOCANNON, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+export async function autocannon (args: string[], limit = 60_000, { nice = 0 }: { nice?: number } = {}): Promise<AutocannonResult> {
+  const command = [process.execPath, AUTOCANNON, '--json', ...args]
+  // `nice`: the load generator shares this machine's cores with the server; a real attacker does not.
+  const child = nice === 0
+    ? spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('nice', ['-n', String(nice), ...command], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
