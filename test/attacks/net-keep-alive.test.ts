@@ -4,8 +4,8 @@
 // Node arms the idle timer at K + 1 s (measured: 3 000 ± 5 ms here, 73 s for 72 s in the catalogue) so
 // that a client honouring `Keep-Alive: timeout=2` hangs up first; the bound is therefore asserted with
 // the suite's 1.2 tolerance, (K + 1 s)·1.2.
-// NET-04 (b), the load-balancer idle race through a Debian nginx upstream with wrk, is not covered here:
-// it needs nginx and wrk, which CI does not install.
+// NET-04 (b), the load-balancer idle race through a Debian nginx upstream with wrk, is proven in
+// net-04b-nginx-idle-race.test.ts.
 import net from 'node:net'
 import t from 'tap'
 import { PROFILE } from './fixtures/par-net/app.js'

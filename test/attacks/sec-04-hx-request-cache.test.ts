@@ -11,8 +11,8 @@
  * are never storable by a shared cache (`private` or `no-store`). Static files are the same bytes either
  * way, so their validators may be shared.
  *
- * Not covered: the row's nginx `proxy_cache` run (no nginx in CI); the headers above are what such a cache
- * keys on.
+ * The row's run through a real nginx `proxy_cache`, with controls that poison it, is in
+ * sec-04-nginx-proxy-cache.test.ts; the headers above are what such a cache keys on.
  */
 import t from 'tap'
 import { serve } from '../helpers/browser.ts'
