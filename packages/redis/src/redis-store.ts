@@ -151,8 +151,8 @@ return {0, bytes}
 `
 
 // A session's pages in a sorted set by last use (µs by Redis's clock, strictly increasing so two uses in
-// one microsecond keep their order), trimmed to the cap; returns the page
-// ids it dropped, whose hashes the caller deletes (a separate call: they may live in other Cluster slots).
+// one microsecond keep their order), trimmed to the cap. Returns the page ids it dropped; the caller
+// deletes their hashes (separate calls: in a Cluster they live in other slots).
 const CLAIM_SCRIPT = `
 local time = redis.call('TIME')
 local score = tonumber(time[1]) * 1000000 + tonumber(time[2])
@@ -273,8 +273,7 @@ export function createRedisStore (options: RedisStoreOptions): RedisPageStore {
     }
   }
 
-  /** The outcome of one write script call. */
-  /** `leaseLeft`: ms until another process's lease on the page ends (0 when not leased). */
+  /** The outcome of one write script call; `leaseLeft`: ms until another process's lease ends (0: no lease). */
   type WriteResult = { written: true } | { written: false, leaseLeft: number, version: string, stored: string | null }
 
   /**
