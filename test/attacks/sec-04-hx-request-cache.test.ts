@@ -16,8 +16,8 @@
  */
 import t from 'tap'
 import { serve } from '../helpers/browser.ts'
-import { buildExample, type ExampleName } from './fixtures/sec-obs/apps.ts'
-import { cookiesOf, openPage } from './fixtures/sec-obs/http.ts'
+import { buildExample, EXAMPLE_PAGES } from './fixtures/sec-obs/apps.ts'
+import { logInToAuthExample } from './fixtures/sec-obs/http.ts'
 
 interface Variant { name: string, headers: Record<string, string> }
 
@@ -49,28 +49,14 @@ async function get (base: string, path: string, headers: Record<string, string>)
 const varies = (vary: string, name: string): boolean => vary.split(',').some((part) => part.trim().toLowerCase() === name.toLowerCase())
 const notShared = (cacheControl: string): boolean => /\b(private|no-store)\b/i.test(cacheControl)
 
-const PAGES: Array<{ example: ExampleName, paths: string[], login?: boolean }> = [
-  { example: 'counter', paths: ['/'] },
-  { example: 'todos', paths: ['/', '/about'] },
-  { example: 'auth', paths: ['/', '/dashboard'], login: true },
-  { example: 'chat', paths: ['/', '/rooms/lobby'] },
-  { example: 'dashboard', paths: ['/'] }
-]
-
-for (const { example, paths, login } of PAGES) {
+for (const { example, paths, login } of EXAMPLE_PAGES) {
   t.test(`${example}: full page and fragment of one URL are told apart (Vary), never shared, no common ETag`, async (t) => {
     const base = await serve(t, await buildExample(example))
     let cookie = ''
     if (login === true) {
-      const form = await openPage(base, '/login')
-      const response = await fetch(`${base}/login?/login`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: form.cookie, 'sec-fetch-site': 'same-origin' },
-        body: new URLSearchParams({ _nex_page: form.pageId, _csrf: form.token, email: 'admin@example.com', password: 'password' }).toString()
-      })
-      t.equal(response.status, 303, 'logged in (the dashboard is session-dependent)')
-      cookie = cookiesOf(response, form.cookie)
+      const loggedIn = await logInToAuthExample(base)
+      t.equal(loggedIn.status, 303, 'logged in (the dashboard is session-dependent)')
+      cookie = loggedIn.cookie
     }
     for (const path of [...paths, '/no/such/page']) {
       const seen = new Map<string, Seen>()

@@ -22,8 +22,8 @@
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
 import { serve } from '../helpers/browser.ts'
-import { buildExample, type ExampleName } from './fixtures/sec-obs/apps.ts'
-import { cookiesOf, openPage } from './fixtures/sec-obs/http.ts'
+import { buildExample, EXAMPLE_PAGES } from './fixtures/sec-obs/apps.ts'
+import { logInToAuthExample } from './fixtures/sec-obs/http.ts'
 import { startNginx } from './helpers/nginx.ts'
 
 /** nginx caching every cacheable 200 of the app at `base` for 10 minutes; returns the proxy's base URL. */
@@ -73,28 +73,14 @@ const SEQUENCE = [
   { name: 'navigation after htmx', headers: NAVIGATION, document: true }
 ]
 
-const PAGES: Array<{ example: ExampleName, paths: string[], login?: boolean }> = [
-  { example: 'counter', paths: ['/'] },
-  { example: 'todos', paths: ['/', '/about'] },
-  { example: 'auth', paths: ['/', '/dashboard'], login: true },
-  { example: 'chat', paths: ['/', '/rooms/lobby'] },
-  { example: 'dashboard', paths: ['/'] }
-]
-
-for (const { example, paths, login } of PAGES) {
+for (const { example, paths, login } of EXAMPLE_PAGES) {
   t.test(`${example} through nginx proxy_cache: navigations get the document, htmx the fragment, nothing served from the cache`, async (t) => {
     const proxy = await cachingProxy(t, await serve(t, await buildExample(example)))
     let cookie = ''
     if (login === true) {
-      const form = await openPage(proxy, '/login')
-      const response = await fetch(`${proxy}/login?/login`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: form.cookie, 'sec-fetch-site': 'same-origin' },
-        body: new URLSearchParams({ _nex_page: form.pageId, _csrf: form.token, email: 'admin@example.com', password: 'password' }).toString()
-      })
-      t.equal(response.status, 303, 'logged in through the proxy (the dashboard is session-dependent)')
-      cookie = cookiesOf(response, form.cookie)
+      const loggedIn = await logInToAuthExample(proxy)
+      t.equal(loggedIn.status, 303, 'logged in through the proxy (the dashboard is session-dependent)')
+      cookie = loggedIn.cookie
     }
     for (const path of [...paths, '/no/such/page']) {
       const expected = path === '/no/such/page' ? 404 : 200
