@@ -4,7 +4,7 @@
  * `SeriesHistogram`, with one unlabelled series, so a plugin can expose counters it does not own (the
  * Redis page store's compare-and-set retries) without a hook on its hot path.
  */
-import type { HistogramData, HistogramSample } from './series-histogram.js'
+import { pushHistogramSamples, type HistogramData, type HistogramSample } from './series-histogram.js'
 
 export interface CountsHistogramOptions {
   name: string
@@ -33,26 +33,18 @@ export class CountsHistogram {
   }
 
   async get (): Promise<HistogramData> {
-    const counts = this.#read()
-    const buckets = new Array<number>(this.#bounds.length).fill(0)
-    let count = 0
+    // Observations per bucket (the last slot: above every bound), from the counts per value.
+    const perBucket = new Array<number>(this.#bounds.length + 1).fill(0)
     let sum = 0
-    counts.forEach((raw, value) => {
+    this.#read().forEach((raw, value) => {
       const n = raw - (this.#base[value] ?? 0)
       if (n === 0) return
-      count += n
       sum += n * value
-      for (let i = 0; i < buckets.length; i++) {
-        if (value <= (this.#bounds[i] as number)) (buckets[i] as number) += n
-      }
+      const i = this.#bounds.findIndex((le) => value <= le)
+      ;(perBucket[i === -1 ? this.#bounds.length : i] as number) += n
     })
-    const bucket = `${this.name}_bucket`
-    const values: HistogramSample[] = this.#bounds.map((le, i) => ({ value: buckets[i] as number, metricName: bucket, exemplar: null, labels: { le } }))
-    values.push(
-      { value: count, metricName: bucket, exemplar: null, labels: { le: '+Inf' } },
-      { value: sum, metricName: `${this.name}_sum`, exemplar: undefined, labels: {} },
-      { value: count, metricName: `${this.name}_count`, exemplar: undefined, labels: {} }
-    )
+    const values: HistogramSample[] = []
+    pushHistogramSamples(values, this.name, this.#bounds, perBucket, sum, {})
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator }
   }
 

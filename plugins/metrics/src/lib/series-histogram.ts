@@ -25,6 +25,27 @@ export interface HistogramData {
   aggregator: 'sum'
 }
 
+/**
+ * Appends one series' samples as prom-client lists them: cumulative `_bucket` per bound, `+Inf`, `_sum`,
+ * `_count`. `perBucket` holds the observations of each bucket (not cumulative), one slot per bound at least.
+ */
+export function pushHistogramSamples (values: HistogramSample[], name: string, bounds: readonly number[],
+  perBucket: ArrayLike<number>, sum: number, labels: Readonly<Record<string, string>>): void {
+  const bucket = `${name}_bucket`
+  let cumulative = 0
+  bounds.forEach((le, i) => {
+    cumulative += perBucket[i] as number
+    values.push({ value: cumulative, metricName: bucket, exemplar: null, labels: { le, ...labels } })
+  })
+  let count = cumulative
+  for (let i = bounds.length; i < perBucket.length; i++) count += perBucket[i] as number
+  values.push(
+    { value: count, metricName: bucket, exemplar: null, labels: { le: '+Inf', ...labels } },
+    { value: sum, metricName: `${name}_sum`, exemplar: undefined, labels: { ...labels } },
+    { value: count, metricName: `${name}_count`, exemplar: undefined, labels: { ...labels } }
+  )
+}
+
 /** The counters of one label set. */
 export class HistogramSeries {
   /** Observations per bucket (not cumulative); the last slot counts those above every bound (`+Inf` only). */
@@ -81,20 +102,10 @@ export class SeriesHistogram {
   async get (): Promise<HistogramData> {
     // Exemplars are not kept (null, as prom-client gives them without `enableExemplars`).
     const values: HistogramSample[] = []
-    const bucket = `${this.name}_bucket`
     for (const series of this.#series.values()) {
       // Like prom-client: a label set shows once it has an observation (and again after a reset).
       if (series.count === 0) continue
-      let cumulative = 0
-      this.#bounds.forEach((le, i) => {
-        cumulative += series.counts[i] as number
-        values.push({ value: cumulative, metricName: bucket, exemplar: null, labels: { le, ...series.labels } })
-      })
-      values.push(
-        { value: series.count, metricName: bucket, exemplar: null, labels: { le: '+Inf', ...series.labels } },
-        { value: series.sum, metricName: `${this.name}_sum`, exemplar: undefined, labels: { ...series.labels } },
-        { value: series.count, metricName: `${this.name}_count`, exemplar: undefined, labels: { ...series.labels } }
-      )
+      pushHistogramSamples(values, this.name, this.#bounds, series.counts, series.sum, series.labels)
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator }
   }
